@@ -1,0 +1,9 @@
+#pragma once
+#include <string>
+#include <absl/strings/string_view.h>
+
+namespace duban {
+// A new random id "<prefix>-<20 lower-case hex digits>" from the kernel's CSPRNG; valid under
+// ValidateId.
+std::string NewId(absl::string_view prefix);
+}  // namespace duban
