@@ -480,13 +480,17 @@ absl::StatusOr<ImportResult> UnitDirectory::ImportUnits(std::vector<ImportRow> r
     rejected[i] = true;
     errors.push_back({rows[i].row, rows[i].unit.id, std::move(field), std::move(description)});
   };
-  absl::flat_hash_map<std::string, size_t> index;  // id -> row index of its first occurrence
+  absl::flat_hash_map<std::string, size_t> index;  // id -> row index of its first valid occurrence
+  absl::flat_hash_map<std::string, size_t> invalid;  // id -> first row rejected by field checks
   index.reserve(rows.size());
   for (size_t i = 0; i < rows.size(); ++i) {
     FieldViolations v;
     CheckUnit(rows[i].unit, "", v);
     for (const auto& fv : v.items()) reject(i, fv.field, fv.description);
-    if (rejected[i]) continue;
+    if (rejected[i]) {
+      invalid.emplace(rows[i].unit.id, i);
+      continue;
+    }
     auto [it, inserted] = index.emplace(rows[i].unit.id, i);
     if (!inserted) reject(i, "id", absl::StrCat("duplicate of row ", rows[it->second].row));
   }
@@ -540,11 +544,15 @@ absl::StatusOr<ImportResult> UnitDirectory::ImportUnits(std::vector<ImportRow> r
         if (p.empty() || active(p)) continue;
         auto it = db.find(p);
         if (it == db.end()) {
-          auto pi = index.find(p);
+          std::optional<size_t> parent_row;
+          if (auto pi = index.find(p); pi != index.end()) parent_row = pi->second;
+          if (auto pi = invalid.find(p); !parent_row && pi != invalid.end()) {
+            parent_row = pi->second;
+          }
           reject(i, "parent_id",
-                 pi == index.end()
-                     ? absl::StrCat("parent \"", p, "\" is neither stored nor in the import")
-                     : absl::StrCat("parent row ", rows[pi->second].row, " was rejected"));
+                 parent_row
+                     ? absl::StrCat("parent row ", rows[*parent_row].row, " was rejected")
+                     : absl::StrCat("parent \"", p, "\" is neither stored nor in the import"));
           changed = true;
         } else if (it->second.archived) {
           reject(i, "parent_id", absl::StrCat("parent \"", p, "\" is archived"));
