@@ -252,6 +252,37 @@ TEST_F(UnitDirectoryTest, ListRejectsBadArguments) {
   EXPECT_EQ(FirstField(directory_->ListUnits(q).status()), "kinds[0]");
 }
 
+// Subtree queries must be index range scans, never table scans (300,000 units and more).
+TEST_F(UnitDirectoryTest, SubtreeQueriesUseThePathIndex) {
+  Create("gd", "");
+  sqlite::Options o;
+  o.path = dir_.File("units.db");
+  // Schema version 1 exists already; this entry only tells Open the version is known.
+  auto db = *sqlite::Database::Open(o, {{1, ""}});
+  std::vector<std::string> plans;
+  for (const char* sql :
+       {"EXPLAIN QUERY PLAN SELECT id FROM units WHERE path > '' AND path >= '/gd/' AND "
+        "path < '/gd0' AND archived = 0 ORDER BY path LIMIT 101",
+        "EXPLAIN QUERY PLAN SELECT kind, count(*) FROM units WHERE path >= '/gd/' AND "
+        "path < '/gd0' AND archived = 0 GROUP BY kind",
+        "EXPLAIN QUERY PLAN SELECT id FROM units WHERE path > '' AND parent_id = 'gd' "
+        "ORDER BY path LIMIT 51"}) {
+    std::string plan;
+    ASSERT_TRUE(db->Read([&](sqlite::Connection& c) -> absl::Status {
+                    auto s = c.Prepare(sql);
+                    if (!s.ok()) return s.status();
+                    for (;;) {
+                      auto row = s->Step();
+                      if (!row.ok()) return row.status();
+                      if (!*row) return absl::OkStatus();
+                      plan += s->Text(3) + "\n";
+                    }
+                  }).ok());
+    EXPECT_NE(plan.find("USING"), std::string::npos) << plan;
+    EXPECT_EQ(plan.find("SCAN units\n"), std::string::npos) << plan;
+  }
+}
+
 TEST_F(UnitDirectoryTest, CountsPerKindUnderARoot) {
   Create("zq", "", UnitKind::kCity);
   Create("zq.d", "zq", UnitKind::kDistrict);

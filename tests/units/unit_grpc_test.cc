@@ -581,6 +581,47 @@ TEST_F(UnitGrpcTest, BadInputNamesTheFieldAndChangesNothing) {
          return s.UpdateContact(&ctx, req, &resp);
        },
        grpc::StatusCode::INVALID_ARGUMENT, "contact.email"},
+      {"get contact: malformed id",
+       [](auto& s) {
+         grpc::ClientContext ctx;
+         pb::GetContactRequest req;
+         req.set_id("C!");
+         pb::Contact resp;
+         return s.GetContact(&ctx, req, &resp);
+       },
+       grpc::StatusCode::INVALID_ARGUMENT, "id"},
+      {"get contact: missing",
+       [](auto& s) {
+         grpc::ClientContext ctx;
+         pb::GetContactRequest req;
+         req.set_id("c-none");
+         pb::Contact resp;
+         return s.GetContact(&ctx, req, &resp);
+       },
+       grpc::StatusCode::NOT_FOUND, "id"},
+      {"list contacts: bad token",
+       [](auto& s) {
+         grpc::ClientContext ctx;
+         pb::ListContactsRequest req;
+         req.set_unit_id("gd.zq");
+         req.set_page_token("bm90IGEgdG9rZW4");
+         pb::ListContactsResponse resp;
+         return s.ListContacts(&ctx, req, &resp);
+       },
+       grpc::StatusCode::INVALID_ARGUMENT, "page_token"},
+      {"import: mode on a later message",
+       [](auto& s) {
+         grpc::ClientContext ctx;
+         pb::ImportUnitsResponse resp;
+         auto w = s.ImportUnits(&ctx, &resp);
+         pb::ImportUnitsRequest m;
+         w->Write(m);
+         m.set_mode(pb::ImportUnitsRequest::VALID_ROWS_ONLY);
+         w->Write(m);
+         w->WritesDone();
+         return w->Finish();
+       },
+       grpc::StatusCode::INVALID_ARGUMENT, "mode"},
       {"list contacts: unknown unit",
        [](auto& s) {
          grpc::ClientContext ctx;
