@@ -1,0 +1,533 @@
+#include "duban/queue/queue_scripts.h"
+
+#include <absl/strings/str_cat.h>
+
+namespace duban::queue {
+namespace {
+
+// Shared helpers, prepended to every script. Versions, times and counters travel as decimal
+// strings; Lua numbers are doubles, exact for the integers used here (< 2^53).
+constexpr const char* kPrelude = R"lua(
+local function now_ms()
+  local t = redis.call('TIME')
+  return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+end
+-- Fields of our consumer group from XINFO GROUPS (RESP2: one flat array per group).
+local function group_info(ready, group)
+  local groups = redis.pcall('XINFO', 'GROUPS', ready)
+  if type(groups) ~= 'table' or groups.err then return nil end
+  for _, g in ipairs(groups) do
+    local m = {}
+    for i = 1, #g, 2 do m[g[i]] = g[i + 1] end
+    if m['name'] == group then return m end
+  end
+  return nil
+end
+-- The id after `id` ("ms-seq" -> "ms-(seq+1)").
+local function next_id(id)
+  local ms, seq = string.match(id, '^(%d+)-(%d+)$')
+  return ms .. '-' .. string.format('%d', tonumber(seq) + 1)
+end
+-- Drops the settled head of the ready stream: every entry before the oldest pending one (or,
+-- with none pending, up to the group's last delivered one) is acknowledged. XTRIM MINID frees
+-- whole stream nodes at once, far cheaper than an XDEL per entry.
+local function trim_settled(ready, group)
+  local p = redis.pcall('XPENDING', ready, group)
+  if type(p) ~= 'table' or p.err then return end
+  local minid
+  if p[1] > 0 then
+    minid = p[2]
+  else
+    local g = group_info(ready, group)
+    if g == nil then return end
+    minid = next_id(g['last-delivered-id'])
+  end
+  redis.call('XTRIM', ready, 'MINID', minid)
+end
+local function earliest(due_key)
+  local head = redis.call('ZRANGE', due_key, 0, 0, 'WITHSCORES')
+  if head[2] then return tonumber(head[2]) end
+  return nil
+end
+)lua";
+
+LuaScript Make(const char* name, const char* body) {
+  return LuaScript{name, absl::StrCat(kPrelude, body)};
+}
+
+}  // namespace
+
+// KEYS[1] due ZSET
+// ARGV[1] key prefix, ARGV[2] wake channel, ARGV[3] wake horizon ms, ARGV[4] n,
+// then n times: job id, version, due ms, ref ('' = none), deadline ms ('0' = none).
+// Returns n codes: 0 created, 1 rescheduled (newer version), 2 same version (ignored),
+// 3 older version than stored (ignored), 4 this version was already sent (ignored).
+// Publishes the new earliest due time on the wake channel when the batch moved it earlier and
+// it falls within the horizon (a promoter never sleeps longer than that).
+const LuaScript& ScheduleScript() {
+  static const LuaScript s = Make("schedule", R"lua(
+local due_key = KEYS[1]
+local prefix, channel = ARGV[1], ARGV[2]
+local horizon, n = tonumber(ARGV[3]), tonumber(ARGV[4])
+local now = now_ms()
+local first = earliest(due_key)
+local wake = nil
+local out = {}
+for i = 0, n - 1 do
+  local b = 5 + i * 5
+  local id, ver, due, ref, dl = ARGV[b], ARGV[b + 1], ARGV[b + 2], ARGV[b + 3], ARGV[b + 4]
+  local jk = prefix .. 'j:' .. id
+  local cur = redis.call('HGET', jk, 'v')
+  local code
+  if cur and tonumber(cur) >= tonumber(ver) then
+    if tonumber(cur) == tonumber(ver) then code = 2 else code = 3 end
+  elseif redis.call('GET', prefix .. 'i:' .. id .. ':' .. ver) == 's' then
+    code = 4
+  else
+    if cur then
+      redis.call('DEL', jk)
+      code = 1
+    else
+      code = 0
+    end
+    local f = {'v', ver}
+    if ref ~= '' then f[#f + 1] = 'r'; f[#f + 1] = ref end
+    if dl ~= '0' then f[#f + 1] = 'l'; f[#f + 1] = dl end
+    redis.call('HSET', jk, unpack(f))
+    redis.call('ZADD', due_key, due, id)
+    local d = tonumber(due)
+    if first == nil or d < first then
+      first = d
+      if d <= now + horizon then wake = d end
+    end
+  end
+  out[#out + 1] = code
+end
+if wake then redis.call('PUBLISH', channel, string.format('%d', wake)) end
+return out
+)lua");
+  return s;
+}
+
+// KEYS[1] due ZSET
+// ARGV[1] key prefix, ARGV[2] n, then n times: job id, version.
+// Returns n codes: 0 canceled, 1 not found, 2 stored version is newer (ignored).
+const LuaScript& CancelScript() {
+  static const LuaScript s = Make("cancel", R"lua(
+local prefix, n = ARGV[1], tonumber(ARGV[2])
+local out = {}
+for i = 0, n - 1 do
+  local id, ver = ARGV[3 + i * 2], ARGV[4 + i * 2]
+  local jk = prefix .. 'j:' .. id
+  local cur = redis.call('HGET', jk, 'v')
+  if not cur then
+    out[#out + 1] = 1
+  elseif tonumber(cur) > tonumber(ver) then
+    out[#out + 1] = 2
+  else
+    redis.call('DEL', jk)
+    redis.call('ZREM', KEYS[1], id)
+    out[#out + 1] = 0
+  end
+end
+return out
+)lua");
+  return s;
+}
+
+// KEYS[1] due ZSET, KEYS[2] ready STREAM
+// ARGV[1] key prefix, ARGV[2] batch limit, ARGV[3] consumer group
+// Moves up to `limit` jobs due at server time into the stream in due order (ties by job id).
+// Returns {taken from the due set, added to the stream, next due ms or -1, server now ms}.
+// A member without its hash (a cancel raced an older layout) is dropped, not promoted.
+const LuaScript& PromoteScript() {
+  static const LuaScript s = Make("promote", R"lua(
+local prefix, limit, group = ARGV[1], tonumber(ARGV[2]), ARGV[3]
+local now = now_ms()
+local items = redis.call('ZRANGE', KEYS[1], '-inf', now, 'BYSCORE', 'LIMIT', 0, limit, 'WITHSCORES')
+local ids = {}
+local added = 0
+if #items > 0 and redis.call('EXISTS', KEYS[2]) == 0 then
+  redis.call('XGROUP', 'CREATE', KEYS[2], group, '0', 'MKSTREAM')
+end
+for i = 1, #items, 2 do
+  local id = items[i]
+  ids[#ids + 1] = id
+  local v = redis.call('HGET', prefix .. 'j:' .. id, 'v')
+  if v then
+    redis.call('XADD', KEYS[2], '*', 'j', id, 'v', v, 'd', items[i + 1])
+    added = added + 1
+  end
+end
+if #ids > 0 then redis.call('ZREM', KEYS[1], unpack(ids)) end
+local nxt = earliest(KEYS[1])
+if nxt == nil then nxt = -1 end
+return {#ids, added, string.format('%d', nxt), string.format('%d', now)}
+)lua");
+  return s;
+}
+
+// KEYS[1] due ZSET (unused: names the slot)
+// ARGV[1] key prefix, ARGV[2] consumer, ARGV[3] claim TTL ms (the lease), ARGV[4] n,
+// then n times: job id, version.
+// Returns n arrays {code, attempt, ref, deadline ms, redeliveries}; codes:
+// 0 claimed (send it), 1 canceled (job gone), 2 stale (job has another version),
+// 3 already sent, 4 in flight (claimed by another consumer whose lease holds),
+// 5 expired (past its useful life; dead-letter it).
+// A claim by the same consumer again succeeds (a retried call after a lost reply).
+const LuaScript& ClaimScript() {
+  static const LuaScript s = Make("claim", R"lua(
+local prefix, consumer, ttl, n = ARGV[1], ARGV[2], ARGV[3], tonumber(ARGV[4])
+local mine = 'p' .. consumer
+local now = now_ms()
+local out = {}
+for i = 0, n - 1 do
+  local id, ver = ARGV[5 + i * 2], ARGV[6 + i * 2]
+  local ik = prefix .. 'i:' .. id .. ':' .. ver
+  local h = redis.call('HMGET', prefix .. 'j:' .. id, 'v', 'a', 'r', 'l', 'c')
+  local a, r, l, c = h[2] or '0', h[3] or '', h[4] or '0', h[5] or '0'
+  local code
+  if not h[1] then
+    if redis.call('GET', ik) == 's' then code = 3 else code = 1 end
+  elseif h[1] ~= ver then
+    code = 2
+  elseif l ~= '0' and tonumber(l) < now then
+    code = 5
+  elseif redis.call('SET', ik, mine, 'NX', 'PX', ttl) then
+    code = 0
+  else
+    local cur = redis.call('GET', ik)
+    if cur == 's' then
+      code = 3
+    elseif cur == mine then
+      redis.call('PEXPIRE', ik, ttl)
+      code = 0
+    elseif not cur then
+      redis.call('SET', ik, mine, 'PX', ttl)
+      code = 0
+    else
+      code = 4
+    end
+  end
+  out[#out + 1] = {code, a, r, l, c}
+end
+return out
+)lua");
+  return s;
+}
+
+// KEYS[1] ready STREAM
+// ARGV[1] key prefix, ARGV[2] group, ARGV[3] consumer, ARGV[4] lease ms, ARGV[5] n,
+// then n times: entry id, job id, version.
+// Resets the idle time (XCLAIM JUSTID: no delivery counted) of entries this consumer still
+// owns and extends its idempotency claims. Returns n flags: 1 renewed, 0 lease lost.
+const LuaScript& RenewScript() {
+  static const LuaScript s = Make("renew", R"lua(
+local prefix, group, consumer, ttl, n = ARGV[1], ARGV[2], ARGV[3], ARGV[4], tonumber(ARGV[5])
+local mine = 'p' .. consumer
+local out = {}
+for i = 0, n - 1 do
+  local eid, id, ver = ARGV[6 + i * 3], ARGV[7 + i * 3], ARGV[8 + i * 3]
+  local p = redis.call('XPENDING', KEYS[1], group, eid, eid, 1, consumer)
+  if #p == 0 then
+    out[#out + 1] = 0
+  else
+    redis.call('XCLAIM', KEYS[1], group, consumer, 0, eid, 'JUSTID')
+    local ik = prefix .. 'i:' .. id .. ':' .. ver
+    if redis.call('GET', ik) == mine then redis.call('PEXPIRE', ik, ttl) end
+    out[#out + 1] = 1
+  end
+end
+return out
+)lua");
+  return s;
+}
+
+// KEYS[1] ready STREAM, KEYS[2] due ZSET, KEYS[3] dead STREAM
+// ARGV[1] key prefix, ARGV[2] group, ARGV[3] consumer, ARGV[4] min idle ms (the lease),
+// ARGV[5] start cursor, ARGV[6] count, ARGV[7] max redeliveries (0 = unlimited),
+// ARGV[8] dead cap
+// Takes over entries whose lease expired. A takeover is a redelivery, not a failed attempt:
+// it bumps the job's redelivery counter c, never its attempt counter a. A send claim left by
+// the previous owner is released (its outcome is unknown: the new owner sends again with the
+// same delivery id); a "sent" marker stays, so a send that completed is not repeated. A job
+// redelivered more than max redeliveries times (it keeps killing its consumers: a poison
+// message) is dead-lettered with reason 'redeliveries' instead of handed out again.
+// Returns {next cursor, dead-lettered count, {entry id, job id, version, due ms,
+// redeliveries}...}.
+const LuaScript& ReclaimScript() {
+  static const LuaScript s = Make("reclaim", R"lua(
+local ready, due_key, dead = KEYS[1], KEYS[2], KEYS[3]
+local prefix, group, consumer = ARGV[1], ARGV[2], ARGV[3]
+local max_redeliveries, cap = tonumber(ARGV[7]), ARGV[8]
+local r = redis.call('XAUTOCLAIM', ready, group, consumer, ARGV[4], ARGV[5], 'COUNT', ARGV[6])
+local out = {r[1], 0}
+local buried = {}
+for _, e in ipairs(r[2]) do
+  local f = e[2]
+  if f then
+    local m = {}
+    for i = 1, #f, 2 do m[f[i]] = f[i + 1] end
+    local c = 0
+    local give = true
+    if m.j and m.v then
+      local jk = prefix .. 'j:' .. m.j
+      local ik = prefix .. 'i:' .. m.j .. ':' .. m.v
+      local cur = redis.call('GET', ik)
+      if cur and cur ~= 's' then redis.call('DEL', ik) end
+      local h = redis.call('HMGET', jk, 'v', 'r', 'a')
+      if h[1] == m.v then
+        c = redis.call('HINCRBY', jk, 'c', 1)
+        if max_redeliveries > 0 and c > max_redeliveries and cur ~= 's' then
+          local fields = {'j', m.j, 'v', m.v, 'a', h[3] or '0'}
+          if h[2] then fields[#fields + 1] = 'r'; fields[#fields + 1] = h[2] end
+          fields[#fields + 1] = 'why'; fields[#fields + 1] = 'redeliveries'
+          fields[#fields + 1] = 'err'
+          fields[#fields + 1] = 'redelivered ' .. c .. ' times without being settled'
+          redis.call('XADD', dead, 'MAXLEN', cap, '*', unpack(fields))
+          redis.call('DEL', jk)
+          redis.call('ZREM', due_key, m.j)
+          buried[#buried + 1] = e[1]
+          give = false
+        end
+      end
+    end
+    if give then out[#out + 1] = {e[1], m.j or '', m.v or '0', m.d or '0', c} end
+  end
+end
+if #buried > 0 then
+  redis.call('XACK', ready, group, unpack(buried))
+  trim_settled(ready, group)
+  out[2] = #buried
+end
+return out
+)lua");
+  return s;
+}
+
+// KEYS[1] due ZSET, KEYS[2] ready STREAM, KEYS[3] dead STREAM
+// ARGV[1] key prefix, ARGV[2] group, ARGV[3] sent TTL ms, ARGV[4] dead cap,
+// ARGV[5] wake channel, ARGV[6] wake horizon ms, ARGV[7] n,
+// then n times 7 fields: kind, entry id ('' = none), job id, version, x1, x2, x3
+//   kind 's' sent:        mark (job, version) sent; remove the job if still this version
+//   kind 'u' suppressed:  remove the job if still this version (finished without a send)
+//   kind 'k' skip:        only remove the entry (stale, canceled or duplicate delivery); if the
+//                         job is still at this version it returns to the due set at
+//                         now + x1 ms (the lease), so a skip never orphans a job
+//   kind 'r' retry:       x1 delay ms, x2 last error, x3 max attempts (0 = unlimited);
+//                         attempt + 1, back into the due set at now + delay, unless that is
+//                         past the useful life ('expired') or attempts are used up
+//                         ('max_attempts'): then dead
+//   kind 'x' dead:        x1 reason, x2 last error
+// Every item's entry is XACK'd (all in one call), then the settled head of the stream is
+// trimmed (trim_settled). A job whose stored version differs from the item's
+// (rescheduled meanwhile) is left alone: the newer schedule stands.
+// Returns n arrays {code, detail}: 0 done, 1 ignored (other version or job gone),
+// 2 retry scheduled (detail = due ms), 3 dead-lettered (detail = reason).
+const LuaScript& SettleScript() {
+  static const LuaScript s = Make("settle", R"lua(
+local due_key, ready, dead = KEYS[1], KEYS[2], KEYS[3]
+local prefix, group, sent_ttl, cap = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
+local channel, horizon, n = ARGV[5], tonumber(ARGV[6]), tonumber(ARGV[7])
+local now = now_ms()
+local first = nil
+local first_known = false
+local wake = nil
+local out = {}
+local acks = {}
+local function bury(jk, id, ver, h, attempts, reason, err)
+  local f = {'j', id, 'v', ver, 'a', attempts}
+  if h[2] then f[#f + 1] = 'r'; f[#f + 1] = h[2] end
+  f[#f + 1] = 'why'; f[#f + 1] = reason
+  f[#f + 1] = 'err'; f[#f + 1] = err
+  redis.call('XADD', dead, 'MAXLEN', cap, '*', unpack(f))
+  redis.call('DEL', jk)
+  redis.call('ZREM', due_key, id)
+end
+for i = 0, n - 1 do
+  local b = 8 + i * 7
+  local kind, eid, id, ver = ARGV[b], ARGV[b + 1], ARGV[b + 2], ARGV[b + 3]
+  local x1, x2, x3 = ARGV[b + 4], ARGV[b + 5], ARGV[b + 6]
+  if eid ~= '' then acks[#acks + 1] = eid end
+  local jk = prefix .. 'j:' .. id
+  local ik = prefix .. 'i:' .. id .. ':' .. ver
+  local h = redis.call('HMGET', jk, 'v', 'r', 'l', 'a')
+  local current = h[1] == ver
+  if kind == 's' then
+    redis.call('SET', ik, 's', 'PX', sent_ttl)
+    if current then
+      redis.call('DEL', jk)
+      redis.call('ZREM', due_key, id)
+      out[#out + 1] = {0, ''}
+    else
+      out[#out + 1] = {1, ''}
+    end
+  elseif kind == 'k' then
+    if current then
+      -- Skipping the job's current version (e.g. it was in flight elsewhere) must not orphan
+      -- it: it comes back one lease later unless that other delivery settles it first.
+      redis.call('ZADD', due_key, 'NX', string.format('%d', now + tonumber(x1)), id)
+      out[#out + 1] = {0, ''}
+    else
+      out[#out + 1] = {1, ''}
+    end
+  elseif not current then
+    out[#out + 1] = {1, ''}
+  elseif kind == 'u' then
+    redis.call('DEL', jk)
+    redis.call('ZREM', due_key, id)
+    redis.call('DEL', ik)
+    out[#out + 1] = {0, ''}
+  elseif kind == 'r' then
+    redis.call('DEL', ik)
+    local attempts = tonumber(h[4] or '0') + 1
+    local at = now + tonumber(x1)
+    local max = tonumber(x3)
+    if max > 0 and attempts >= max then
+      bury(jk, id, ver, h, attempts, 'max_attempts', x2)
+      out[#out + 1] = {3, 'max_attempts'}
+    elseif h[3] and at > tonumber(h[3]) then
+      bury(jk, id, ver, h, attempts, 'expired', x2)
+      out[#out + 1] = {3, 'expired'}
+    else
+      redis.call('HSET', jk, 'a', attempts)
+      if not first_known then first = earliest(due_key); first_known = true end
+      redis.call('ZADD', due_key, string.format('%d', at), id)
+      if first == nil or at < first then
+        first = at
+        if at <= now + horizon then wake = at end
+      end
+      out[#out + 1] = {2, string.format('%d', at)}
+    end
+  elseif kind == 'x' then
+    redis.call('DEL', ik)
+    bury(jk, id, ver, h, tonumber(h[4] or '0'), x1, x2)
+    out[#out + 1] = {3, x1}
+  else
+    return redis.error_reply('ERR duban settle: unknown kind ' .. kind)
+  end
+end
+if #acks > 0 then
+  redis.pcall('XACK', ready, group, unpack(acks))
+  trim_settled(ready, group)
+end
+if wake then redis.call('PUBLISH', channel, string.format('%d', wake)) end
+return out
+)lua");
+  return s;
+}
+
+// KEYS[1] lease key; ARGV[1] owner, ARGV[2] TTL ms.
+// Returns {1, ttl} when the caller holds the lease (taken or renewed), {0, remaining ms} when
+// another owner does.
+const LuaScript& PromoterLeaseScript() {
+  static const LuaScript s = Make("promoter_lease", R"lua(
+local cur = redis.call('GET', KEYS[1])
+if cur == ARGV[1] then
+  redis.call('PEXPIRE', KEYS[1], ARGV[2])
+  return {1, tonumber(ARGV[2])}
+end
+if not cur then
+  redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+  return {1, tonumber(ARGV[2])}
+end
+return {0, redis.call('PTTL', KEYS[1])}
+)lua");
+  return s;
+}
+
+// KEYS[1] lease key; ARGV[1] owner. Returns 1 if released, 0 if not the owner.
+const LuaScript& ReleaseLeaseScript() {
+  static const LuaScript s = Make("release_lease", R"lua(
+if redis.call('GET', KEYS[1]) == ARGV[1] then
+  redis.call('DEL', KEYS[1])
+  return 1
+end
+return 0
+)lua");
+  return s;
+}
+
+// KEYS[1] due ZSET, KEYS[2] ready STREAM, KEYS[3] dead STREAM; ARGV[1] group.
+// Returns {due count, unsettled ready entries, pending count, dead count, oldest due lateness
+// ms, next due ms or -1, oldest unsettled ready entry age ms or -1, server now ms,
+// undelivered count}. Settled entries not yet trimmed (behind an older pending one) are not
+// counted: unsettled = pending + undelivered (the group's lag).
+const LuaScript& StatsScript() {
+  static const LuaScript s = Make("stats", R"lua(
+local now = now_ms()
+local due = redis.call('ZCARD', KEYS[1])
+local pending, undelivered, oldest = 0, 0, nil
+local g = nil
+if redis.call('EXISTS', KEYS[2]) == 1 then g = group_info(KEYS[2], ARGV[1]) end
+if g ~= nil then
+  local p = redis.call('XPENDING', KEYS[2], ARGV[1])
+  pending = p[1]
+  if pending > 0 then oldest = p[2] end
+  local first_new = redis.call('XRANGE', KEYS[2], '(' .. g['last-delivered-id'], '+', 'COUNT', 1)
+  if g['lag'] then
+    undelivered = g['lag']
+  elseif first_new[1] then
+    -- lag unknown (e.g. entries deleted by hand): count what follows the last delivered id
+    undelivered = #redis.call('XRANGE', KEYS[2], first_new[1][1], '+')
+  end
+  if oldest == nil and first_new[1] then oldest = first_new[1][1] end
+elseif redis.call('EXISTS', KEYS[2]) == 1 then
+  undelivered = redis.call('XLEN', KEYS[2])
+  local head = redis.call('XRANGE', KEYS[2], '-', '+', 'COUNT', 1)
+  if head[1] then oldest = head[1][1] end
+end
+local oldest_age = -1
+if oldest then
+  oldest_age = now - tonumber(string.match(oldest, '^(%d+)'))
+  if oldest_age < 0 then oldest_age = 0 end
+end
+local dead = redis.call('XLEN', KEYS[3])
+local nxt = earliest(KEYS[1])
+local late = 0
+if nxt == nil then nxt = -1 elseif now > nxt then late = now - nxt end
+return {due, pending + undelivered, pending, dead, string.format('%d', late),
+        string.format('%d', nxt), oldest_age, string.format('%d', now), undelivered}
+)lua");
+  return s;
+}
+
+// KEYS[1] due ZSET; ARGV[1] key prefix, ARGV[2] job id.
+// Returns {} if unknown, else {version, ref, deadline, attempts, redeliveries, due ms or -1}.
+const LuaScript& GetJobScript() {
+  static const LuaScript s = Make("get_job", R"lua(
+local h = redis.call('HMGET', ARGV[1] .. 'j:' .. ARGV[2], 'v', 'r', 'l', 'a', 'c')
+if not h[1] then return {} end
+local due = redis.call('ZSCORE', KEYS[1], ARGV[2])
+return {h[1], h[2] or '', h[3] or '0', h[4] or '0', h[5] or '0', due or '-1'}
+)lua");
+  return s;
+}
+
+absl::StatusOr<RedisReplyPtr> ScriptRunner::Run(RedisConnection& conn, const LuaScript& script,
+                                                const std::vector<std::string>& keys,
+                                                const std::vector<std::string>& args) {
+  for (int round = 0; round < 2; ++round) {
+    std::string& sha = shas_[&script];
+    if (sha.empty()) {
+      auto loaded = conn.Command({"SCRIPT", "LOAD", script.source});
+      if (!loaded.ok()) return loaded.status();
+      auto text = ReplyString(loaded->get());
+      if (!text.ok()) return text.status();
+      sha = *text;
+    }
+    std::vector<std::string> argv;
+    argv.reserve(3 + keys.size() + args.size());
+    argv.push_back("EVALSHA");
+    argv.push_back(sha);
+    argv.push_back(absl::StrCat(keys.size()));
+    argv.insert(argv.end(), keys.begin(), keys.end());
+    argv.insert(argv.end(), args.begin(), args.end());
+    auto reply = conn.Command(argv);
+    if (reply.ok() || !absl::IsNotFound(reply.status())) return reply;
+    sha.clear();  // NOSCRIPT: the server lost its script cache (restart); load and run again
+  }
+  return absl::UnavailableError(absl::StrCat("redis: script ", script.name, " not loadable"));
+}
+
+}  // namespace duban::queue
