@@ -7,9 +7,9 @@
 #include <cstdlib>
 #include <filesystem>
 
+#include <absl/strings/ascii.h>
 #include <absl/strings/match.h>
 #include <absl/strings/numbers.h>
-#include <absl/strings/ascii.h>
 #include <absl/strings/str_cat.h>
 #include <absl/strings/str_replace.h>
 
@@ -77,14 +77,13 @@ absl::Status PrepareDataDir(const std::string& dir) {
 
 absl::Status ValidateProcessConfig(const ProcessSpec& spec, const ProcessConfig& c) {
   auto named = [](absl::string_view flag, const absl::Status& s) {
-    return s.ok() ? s : absl::InvalidArgumentError(absl::StrCat("invalid --", flag, ": ",
-                                                                s.message()));
+    return s.ok() ? s
+                  : absl::InvalidArgumentError(absl::StrCat("invalid --", flag, ": ", s.message()));
   };
   auto required = [](absl::string_view flag, absl::string_view value) {
     return value.empty() ? absl::InvalidArgumentError(absl::StrCat(
                                "invalid --", flag, ": required (or set DUBAN_",
-                               absl::AsciiStrToUpper(absl::StrReplaceAll(flag, {{"-", "_"}})),
-                               ")"))
+                               absl::AsciiStrToUpper(absl::StrReplaceAll(flag, {{"-", "_"}})), ")"))
                          : absl::OkStatus();
   };
   if (auto s = named("listen", ValidateListenAddress(c.listen)); !s.ok()) return s;

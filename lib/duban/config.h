@@ -1,11 +1,11 @@
 #pragma once
 // The process configuration every duban binary shares: the same flag names everywhere, each
 // with a DUBAN_<NAME> environment fallback, validated once at start into an immutable struct.
+#include <absl/strings/string_view.h>
 #include <chrono>
 #include <functional>
 #include <optional>
 #include <string>
-#include <absl/strings/string_view.h>
 
 #include <absl/status/status.h>
 
@@ -16,16 +16,16 @@ class App;
 namespace duban {
 
 struct ProcessConfig {
-  std::string listen;          // --listen HOST:PORT or unix:PATH
-  std::string data_dir;        // --data-dir
-  std::string units_addr;      // --units-addr
-  std::string tasks_addr;      // --tasks-addr
-  std::string reminders_addr;  // --reminders-addr
-  std::string redis;           // --redis redis://HOST:PORT or unix:///PATH
-  std::string metrics_listen;  // --metrics-listen HOST:PORT (empty: no metrics endpoint)
-  std::string log_level;       // --log-level trace|debug|info|warn|error|off
-  int handler_threads = 0;     // --handler-threads (bounded gRPC handler pool)
-  int shutdown_grace_ms = 0;   // --shutdown-grace-ms
+  std::string listen;              // --listen HOST:PORT or unix:PATH
+  std::string data_dir;            // --data-dir
+  std::string units_addr;          // --units-addr
+  std::string tasks_addr;          // --tasks-addr
+  std::string reminders_addr;      // --reminders-addr
+  std::string redis;               // --redis redis://HOST:PORT or unix:///PATH
+  std::string metrics_listen;      // --metrics-listen HOST:PORT (empty: no metrics endpoint)
+  std::string log_level;           // --log-level trace|debug|info|warn|error|off
+  int handler_threads = 0;         // --handler-threads (bounded gRPC handler pool)
+  int shutdown_grace_ms = 0;       // --shutdown-grace-ms
   std::string sqlite_synchronous;  // --sqlite-synchronous FULL|NORMAL
 };
 

@@ -28,8 +28,7 @@ class RpcLogInterceptor : public grpc::experimental::Interceptor {
                         std::chrono::steady_clock::now() - start_)
                         .count();
       spdlog::info("rpc method={} code={} latency_us={} peer={}", info_->method(),
-                   static_cast<int>(status.error_code()), micros,
-                   info_->server_context()->peer());
+                   static_cast<int>(status.error_code()), micros, info_->server_context()->peer());
     }
     methods->Proceed();
   }

@@ -26,8 +26,8 @@ struct ServerOptions {
 class GrpcServer {
  public:
   // Builds and starts the server. The services must outlive it.
-  static absl::StatusOr<std::unique_ptr<GrpcServer>> Start(const ServerOptions& options,
-                                                           const std::vector<grpc::Service*>& services);
+  static absl::StatusOr<std::unique_ptr<GrpcServer>> Start(
+      const ServerOptions& options, const std::vector<grpc::Service*>& services);
   ~GrpcServer();
 
   // The address clients dial, with the chosen port when the listen port was 0.

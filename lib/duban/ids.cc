@@ -17,8 +17,8 @@ std::string NewId(absl::string_view prefix) {
     if (n > 0) got += static_cast<size_t>(n);
   }
   return absl::StrCat(prefix, "-",
-                      absl::BytesToHexString(absl::string_view(
-                          reinterpret_cast<const char*>(bytes), sizeof(bytes))));
+                      absl::BytesToHexString(
+                          absl::string_view(reinterpret_cast<const char*>(bytes), sizeof(bytes))));
 }
 
 }  // namespace duban

@@ -1,6 +1,6 @@
 #pragma once
-#include <string>
 #include <absl/strings/string_view.h>
+#include <string>
 
 namespace duban {
 // A new random id "<prefix>-<20 lower-case hex digits>" from the kernel's CSPRNG; valid under

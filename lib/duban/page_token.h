@@ -1,9 +1,9 @@
 #pragma once
 // Opaque page tokens bound to the filter that produced them, and the page-size rule every List
 // follows (0 -> 50, capped at 1000, negative -> INVALID_ARGUMENT).
+#include <absl/strings/string_view.h>
 #include <cstdint>
 #include <string>
-#include <absl/strings/string_view.h>
 
 #include <absl/status/statusor.h>
 

@@ -77,8 +77,9 @@ absl::StatusOr<std::unique_ptr<Connection>> Connection::Open(const Options& opti
   if (rc != SQLITE_OK) return SqliteError(db, rc, "open " + options.path);
   sqlite3_extended_result_codes(db, 1);
   sqlite3_busy_timeout(db, options.busy_timeout_ms);
-  std::string pragmas = absl::StrCat("PRAGMA foreign_keys=ON; PRAGMA synchronous=",
-                                     options.synchronous, "; PRAGMA temp_store=MEMORY;");
+  std::string pragmas =
+      absl::StrCat("PRAGMA foreign_keys=ON; PRAGMA synchronous=", options.synchronous,
+                   "; PRAGMA temp_store=MEMORY;");
   if (!read_only) pragmas += "PRAGMA journal_mode=WAL;";
   if (auto s = conn->Exec(pragmas); !s.ok()) return s;
   return conn;
@@ -124,8 +125,8 @@ absl::Status RunSimple(Connection& conn, absl::string_view sql) {
 }
 }  // namespace
 
-absl::StatusOr<std::unique_ptr<Database>> Database::Open(
-    const Options& options, const std::vector<Migration>& migrations) {
+absl::StatusOr<std::unique_ptr<Database>> Database::Open(const Options& options,
+                                                         const std::vector<Migration>& migrations) {
   std::unique_ptr<Database> db(new Database());
   db->options_ = options;
   auto writer = Connection::Open(options, /*read_only=*/false);
@@ -148,9 +149,9 @@ absl::Status Database::Migrate(const std::vector<Migration>& migrations) {
   schema_version_ = static_cast<int>(stmt->Int(0));
   int latest = migrations.empty() ? 0 : migrations.back().version;
   if (schema_version_ > latest) {
-    return absl::FailedPreconditionError(
-        absl::StrCat("database schema version ", schema_version_,
-                     " is newer than this binary knows (", latest, "); refusing to run"));
+    return absl::FailedPreconditionError(absl::StrCat("database schema version ", schema_version_,
+                                                      " is newer than this binary knows (", latest,
+                                                      "); refusing to run"));
   }
   for (const auto& m : migrations) {
     if (m.version <= schema_version_) continue;

@@ -6,6 +6,7 @@
 // kill -9 of the process and a power loss; busy_timeout covers writers in other processes.
 #include <sqlite3.h>
 
+#include <absl/strings/string_view.h>
 #include <condition_variable>
 #include <cstdint>
 #include <functional>
@@ -13,7 +14,6 @@
 #include <mutex>
 #include <optional>
 #include <string>
-#include <absl/strings/string_view.h>
 #include <unordered_map>
 #include <vector>
 
@@ -94,8 +94,7 @@ struct Options {
 
 class Connection {
  public:
-  static absl::StatusOr<std::unique_ptr<Connection>> Open(const Options& options,
-                                                          bool read_only);
+  static absl::StatusOr<std::unique_ptr<Connection>> Open(const Options& options, bool read_only);
   ~Connection();
   Connection(const Connection&) = delete;
   Connection& operator=(const Connection&) = delete;

@@ -48,9 +48,9 @@ absl::Status InvalidField(std::string field, std::string description) {
 absl::Status FieldError(absl::StatusCode code, std::string field, std::string description) {
   std::string message = field + ": " + description;
   absl::Status status(code, message);
-  status.SetPayload(kBadRequestUrl,
-                    absl::Cord(ToProto({{std::move(field), std::move(description)}})
-                                   .SerializeAsString()));
+  status.SetPayload(
+      kBadRequestUrl,
+      absl::Cord(ToProto({{std::move(field), std::move(description)}}).SerializeAsString()));
   return status;
 }
 

@@ -76,9 +76,9 @@ absl::Status ValidateText(absl::string_view s, size_t min_chars, size_t max_char
     }
   }
   if (static_cast<size_t>(n) < min_chars) {
-    return absl::InvalidArgumentError(min_chars == 1 ? "must not be empty"
-                                                     : absl::StrCat("must be at least ",
-                                                                    min_chars, " characters"));
+    return absl::InvalidArgumentError(
+        min_chars == 1 ? "must not be empty"
+                       : absl::StrCat("must be at least ", min_chars, " characters"));
   }
   if (static_cast<size_t>(n) > max_chars) {
     return absl::InvalidArgumentError(absl::StrCat("must be at most ", max_chars, " characters"));

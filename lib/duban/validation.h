@@ -1,8 +1,8 @@
 #pragma once
 // Field validators shared by every service. Each returns OK or INVALID_ARGUMENT with a short
 // description (no field name); callers attach the field through FieldViolations.
-#include <cstddef>
 #include <absl/strings/string_view.h>
+#include <cstddef>
 
 #include <absl/status/status.h>
 

@@ -157,8 +157,7 @@ class SqliteUnitTx : public UnitWriter {
   }
 
   absl::StatusOr<std::optional<Unit>> FindUnitByRequestId(const std::string& rid) override {
-    auto s =
-        c_.Prepare(absl::StrCat("SELECT ", kUnitColumns, " FROM units WHERE request_id = ?1"));
+    auto s = c_.Prepare(absl::StrCat("SELECT ", kUnitColumns, " FROM units WHERE request_id = ?1"));
     if (!s.ok()) return s.status();
     s->Bind(1, rid);
     return CollectOne<Unit>(*s, ReadUnit);
@@ -221,8 +220,8 @@ class SqliteUnitTx : public UnitWriter {
   }
 
   absl::StatusOr<int64_t> CountActiveDescendants(const std::string& path) override {
-    auto s = c_.Prepare(
-        "SELECT count(*) FROM units WHERE path > ?1 AND path < ?2 AND archived = 0");
+    auto s =
+        c_.Prepare("SELECT count(*) FROM units WHERE path > ?1 AND path < ?2 AND archived = 0");
     if (!s.ok()) return s.status();
     s->Bind(1, path).Bind(2, PathUpperBound(path));
     auto row = s->Step();
@@ -231,8 +230,7 @@ class SqliteUnitTx : public UnitWriter {
   }
 
   absl::StatusOr<std::optional<Contact>> FindContact(const std::string& id) override {
-    auto s =
-        c_.Prepare(absl::StrCat("SELECT ", kContactColumns, " FROM contacts WHERE id = ?1"));
+    auto s = c_.Prepare(absl::StrCat("SELECT ", kContactColumns, " FROM contacts WHERE id = ?1"));
     if (!s.ok()) return s.status();
     s->Bind(1, id);
     return CollectOne<Contact>(*s, ReadContact);
@@ -250,8 +248,7 @@ class SqliteUnitTx : public UnitWriter {
                                                     std::optional<int64_t> in_effect_at,
                                                     const std::optional<ContactCursor>& after,
                                                     int limit) override {
-    std::string sql =
-        absl::StrCat("SELECT ", kContactColumns, " FROM contacts WHERE unit_id = ?1");
+    std::string sql = absl::StrCat("SELECT ", kContactColumns, " FROM contacts WHERE unit_id = ?1");
     if (role != ContactRole::kUnspecified) sql += " AND role = ?2";
     if (in_effect_at) {
       sql += " AND valid_from_us <= ?3 AND (valid_to_us IS NULL OR valid_to_us > ?3)";
@@ -270,20 +267,20 @@ class SqliteUnitTx : public UnitWriter {
 
   absl::StatusOr<std::vector<Contact>> ContactsInEffect(const std::vector<std::string>& unit_ids,
                                                         int64_t at_us) override {
-    auto s = c_.Prepare(absl::StrCat(
-        "SELECT ", kContactColumns,
-        " FROM contacts WHERE unit_id IN (SELECT value FROM json_each(?1))"
-        " AND valid_from_us <= ?2 AND (valid_to_us IS NULL OR valid_to_us > ?2)"
-        " ORDER BY unit_id, role, id"));
+    auto s = c_.Prepare(
+        absl::StrCat("SELECT ", kContactColumns,
+                     " FROM contacts WHERE unit_id IN (SELECT value FROM json_each(?1))"
+                     " AND valid_from_us <= ?2 AND (valid_to_us IS NULL OR valid_to_us > ?2)"
+                     " ORDER BY unit_id, role, id"));
     if (!s.ok()) return s.status();
     s->Bind(1, JsonArray(unit_ids)).Bind(2, at_us);
     return Collect<Contact>(*s, ReadContact);
   }
 
   absl::Status InsertUnit(const Unit& u) override {
-    auto s = c_.Prepare(absl::StrCat(
-        "INSERT INTO units (", kUnitColumns,
-        ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)"));
+    auto s = c_.Prepare(
+        absl::StrCat("INSERT INTO units (", kUnitColumns,
+                     ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)"));
     if (!s.ok()) return s.status();
     s->Bind(1, u.id)
         .Bind(2, u.name)
@@ -336,8 +333,8 @@ class SqliteUnitTx : public UnitWriter {
         .Bind(4, static_cast<int64_t>(old_path.size() + 1))
         .Bind(5, depth_delta);
     if (auto st = s->Run(); !st.ok()) return st;
-    auto p = c_.Prepare(
-        "UPDATE units SET parent_id = ?2, revision = ?3, update_us = ?4 WHERE id = ?1");
+    auto p =
+        c_.Prepare("UPDATE units SET parent_id = ?2, revision = ?3, update_us = ?4 WHERE id = ?1");
     if (!p.ok()) return p.status();
     p->Bind(1, id).BindTextOrNull(2, new_parent_id).Bind(3, revision).Bind(4, now_us);
     return p->Run();
@@ -354,9 +351,9 @@ class SqliteUnitTx : public UnitWriter {
   }
 
   absl::Status InsertContact(const Contact& c) override {
-    auto s = c_.Prepare(absl::StrCat(
-        "INSERT INTO contacts (", kContactColumns,
-        ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)"));
+    auto s = c_.Prepare(
+        absl::StrCat("INSERT INTO contacts (", kContactColumns,
+                     ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)"));
     if (!s.ok()) return s.status();
     BindContact(*s, c);
     s->BindTextOrNull(14, c.request_id);

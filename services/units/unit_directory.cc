@@ -500,8 +500,8 @@ absl::StatusOr<ImportResult> UnitDirectory::ImportUnits(std::vector<ImportRow> r
     absl::flat_hash_map<std::string, Unit> db;
     auto load = [&](std::vector<std::string>& ids) -> absl::Status {
       for (size_t start = 0; start < ids.size(); start += kMaxBatch) {
-        std::vector<std::string> chunk(
-            ids.begin() + start, ids.begin() + std::min(ids.size(), start + kMaxBatch));
+        std::vector<std::string> chunk(ids.begin() + start,
+                                       ids.begin() + std::min(ids.size(), start + kMaxBatch));
         auto found = tx.FindUnits(chunk);
         if (!found.ok()) return found.status();
         for (auto& u : *found) db.emplace(u.id, std::move(u));
@@ -691,8 +691,8 @@ absl::StatusOr<ImportResult> UnitDirectory::ImportUnits(std::vector<ImportRow> r
     for (size_t i = 0; i < errors.size() && i < kMaxReportedImportErrors; ++i) {
       v.Add(absl::StrCat("rows[", errors[i].row, "].", errors[i].field), errors[i].description);
     }
-    return v.ToStatus(absl::StrCat("import rejected: ", result.rejected,
-                                   " invalid rows; nothing was written"));
+    return v.ToStatus(
+        absl::StrCat("import rejected: ", result.rejected, " invalid rows; nothing was written"));
   }
   if (errors.size() > kMaxReportedImportErrors) errors.resize(kMaxReportedImportErrors);
   result.errors = std::move(errors);
@@ -820,9 +820,9 @@ absl::StatusOr<ContactPage> UnitDirectory::ListContacts(const ListContactsQuery&
 
   std::optional<int64_t> at;
   if (!q.include_history) at = q.at_us.value_or(NowMicros());
-  uint64_t fp = FilterFingerprint(absl::StrCat("contacts|u=", q.unit_id, "|r=", role,
-                                               "|h=", q.include_history, "|at=",
-                                               q.at_us.value_or(-1)));
+  uint64_t fp =
+      FilterFingerprint(absl::StrCat("contacts|u=", q.unit_id, "|r=", role,
+                                     "|h=", q.include_history, "|at=", q.at_us.value_or(-1)));
   auto cursor_text = DecodePageToken(q.page_token, fp);
   if (!cursor_text.ok()) return cursor_text.status();
   std::optional<UnitReader::ContactCursor> cursor;
@@ -869,7 +869,8 @@ absl::StatusOr<Contact> UnitDirectory::EndContact(const std::string& id,
     if (!*found) return NotFound("id", "contact", id);
     Contact c = **found;
     if (auto s = CheckEtag(etag, c.revision); !s.ok()) return s;
-    if (end < c.valid_from_us) return InvalidField("end_time", "is before the contact's valid_from");
+    if (end < c.valid_from_us)
+      return InvalidField("end_time", "is before the contact's valid_from");
     if (c.valid_to_us && *c.valid_to_us <= end) {
       return FieldError(absl::StatusCode::kFailedPrecondition, "end_time",
                         "the contact has already ended by then");

@@ -16,7 +16,7 @@
 namespace duban::units {
 
 struct ListUnitsQuery {
-  UnitFilter filter;            // subtree given by id in subtree_of, not by path
+  UnitFilter filter;  // subtree given by id in subtree_of, not by path
   std::string subtree_of;
   int32_t page_size = 0;
   std::string page_token;
@@ -108,8 +108,7 @@ class UnitDirectory {
   absl::StatusOr<Unit> RestoreUnit(const std::string& id, const std::string& etag);
   absl::StatusOr<UnitPage> ListUnits(const ListUnitsQuery& query);
   absl::StatusOr<std::vector<KindCount>> CountUnits(const std::string& root_id,
-                                                    bool include_archived,
-                                                    const std::string& tag);
+                                                    bool include_archived, const std::string& tag);
   absl::StatusOr<ImportResult> ImportUnits(std::vector<ImportRow> rows, ImportMode mode);
 
   absl::StatusOr<Contact> AddContact(Contact contact, const std::string& request_id);

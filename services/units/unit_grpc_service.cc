@@ -76,16 +76,16 @@ grpc::Status UnitGrpcService::MoveUnit(grpc::ServerContext*, const pb::MoveUnitR
   return grpc::Status::OK;
 }
 
-grpc::Status UnitGrpcService::ArchiveUnit(grpc::ServerContext*,
-                                          const pb::ArchiveUnitRequest* req, pb::Unit* resp) {
+grpc::Status UnitGrpcService::ArchiveUnit(grpc::ServerContext*, const pb::ArchiveUnitRequest* req,
+                                          pb::Unit* resp) {
   auto unit = directory_.ArchiveUnit(req->id(), req->cascade(), req->etag());
   if (!unit.ok()) return ToGrpcStatus(unit.status());
   ToProto(*unit, resp);
   return grpc::Status::OK;
 }
 
-grpc::Status UnitGrpcService::RestoreUnit(grpc::ServerContext*,
-                                          const pb::RestoreUnitRequest* req, pb::Unit* resp) {
+grpc::Status UnitGrpcService::RestoreUnit(grpc::ServerContext*, const pb::RestoreUnitRequest* req,
+                                          pb::Unit* resp) {
   auto unit = directory_.RestoreUnit(req->id(), req->etag());
   if (!unit.ok()) return ToGrpcStatus(unit.status());
   ToProto(*unit, resp);
@@ -152,10 +152,9 @@ grpc::Status UnitGrpcService::ImportUnits(grpc::ServerContext*,
       mode != pb::ImportUnitsRequest::VALID_ROWS_ONLY) {
     return ToGrpcStatus(InvalidField("mode", "unknown import mode"));
   }
-  auto result = directory_.ImportUnits(std::move(rows),
-                                       mode == pb::ImportUnitsRequest::VALID_ROWS_ONLY
-                                           ? ImportMode::kValidRowsOnly
-                                           : ImportMode::kAllOrNothing);
+  auto result = directory_.ImportUnits(
+      std::move(rows), mode == pb::ImportUnitsRequest::VALID_ROWS_ONLY ? ImportMode::kValidRowsOnly
+                                                                       : ImportMode::kAllOrNothing);
   if (!result.ok()) return ToGrpcStatus(result.status());
   resp->set_rows_received(result->rows_received);
   resp->set_created(result->created);
@@ -194,15 +193,14 @@ grpc::Status UnitGrpcService::UpdateContact(grpc::ServerContext*,
                                             const pb::UpdateContactRequest* req,
                                             pb::Contact* resp) {
   if (auto s = CheckContactTimes(req->contact(), "contact."); !s.ok()) return ToGrpcStatus(s);
-  auto contact = directory_.UpdateContact(FromProto(req->contact()),
-                                          MaskPaths(req->update_mask()), req->etag());
+  auto contact = directory_.UpdateContact(FromProto(req->contact()), MaskPaths(req->update_mask()),
+                                          req->etag());
   if (!contact.ok()) return ToGrpcStatus(contact.status());
   ToProto(*contact, resp);
   return grpc::Status::OK;
 }
 
-grpc::Status UnitGrpcService::ListContacts(grpc::ServerContext*,
-                                           const pb::ListContactsRequest* req,
+grpc::Status UnitGrpcService::ListContacts(grpc::ServerContext*, const pb::ListContactsRequest* req,
                                            pb::ListContactsResponse* resp) {
   FieldViolations v;
   if (req->has_at()) CheckTime(req->at(), "at", v);

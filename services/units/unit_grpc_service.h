@@ -17,10 +17,8 @@ class UnitGrpcService final : public pb::UnitService::Service {
                              pb::BatchGetUnitsResponse*) override;
   grpc::Status UpdateUnit(grpc::ServerContext*, const pb::UpdateUnitRequest*, pb::Unit*) override;
   grpc::Status MoveUnit(grpc::ServerContext*, const pb::MoveUnitRequest*, pb::Unit*) override;
-  grpc::Status ArchiveUnit(grpc::ServerContext*, const pb::ArchiveUnitRequest*,
-                           pb::Unit*) override;
-  grpc::Status RestoreUnit(grpc::ServerContext*, const pb::RestoreUnitRequest*,
-                           pb::Unit*) override;
+  grpc::Status ArchiveUnit(grpc::ServerContext*, const pb::ArchiveUnitRequest*, pb::Unit*) override;
+  grpc::Status RestoreUnit(grpc::ServerContext*, const pb::RestoreUnitRequest*, pb::Unit*) override;
   grpc::Status ListUnits(grpc::ServerContext*, const pb::ListUnitsRequest*,
                          pb::ListUnitsResponse*) override;
   grpc::Status CountUnits(grpc::ServerContext*, const pb::CountUnitsRequest*,

@@ -39,7 +39,7 @@ struct Unit {
   std::string id;
   std::string name;
   UnitKind kind = UnitKind::kUnspecified;
-  std::string parent_id;  // empty for a root
+  std::string parent_id;          // empty for a root
   std::vector<std::string> tags;  // sorted, unique
   std::string timezone;
   bool archived = false;

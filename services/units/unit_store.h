@@ -16,8 +16,8 @@
 namespace duban::units {
 
 struct UnitFilter {
-  std::string parent_id;        // direct children only
-  std::string subtree_path;     // path of the subtree root (inclusive)
+  std::string parent_id;     // direct children only
+  std::string subtree_path;  // path of the subtree root (inclusive)
   bool roots_only = false;
   std::vector<UnitKind> kinds;  // any of
   std::string tag;
@@ -38,8 +38,7 @@ class UnitReader {
   virtual absl::StatusOr<std::vector<Unit>> FindUnits(const std::vector<std::string>& ids) = 0;
   // Units matching `filter` with path > after_path, in path order, at most `limit`.
   virtual absl::StatusOr<std::vector<Unit>> ListUnits(const UnitFilter& filter,
-                                                      const std::string& after_path,
-                                                      int limit) = 0;
+                                                      const std::string& after_path, int limit) = 0;
   virtual absl::StatusOr<std::vector<KindCount>> CountUnits(const std::string& subtree_path,
                                                             const std::string& tag,
                                                             bool include_archived) = 0;
@@ -47,8 +46,7 @@ class UnitReader {
   virtual absl::StatusOr<int64_t> CountActiveDescendants(const std::string& path) = 0;
 
   virtual absl::StatusOr<std::optional<Contact>> FindContact(const std::string& id) = 0;
-  virtual absl::StatusOr<std::optional<Contact>> FindContactByRequestId(
-      const std::string& rid) = 0;
+  virtual absl::StatusOr<std::optional<Contact>> FindContactByRequestId(const std::string& rid) = 0;
   // A unit's contacts, ordered by (role, valid_from, id), after the cursor (role, valid_from,
   // id) when given. `in_effect_at` filters to contacts valid at that instant.
   struct ContactCursor {

@@ -10,9 +10,8 @@ namespace duban::sqlite {
 namespace {
 
 const std::vector<Migration> kV1 = {{1, "CREATE TABLE t (k TEXT PRIMARY KEY, v INTEGER);"}};
-const std::vector<Migration> kV2 = {
-    {1, "CREATE TABLE t (k TEXT PRIMARY KEY, v INTEGER);"},
-    {2, "ALTER TABLE t ADD COLUMN note TEXT NOT NULL DEFAULT '';"}};
+const std::vector<Migration> kV2 = {{1, "CREATE TABLE t (k TEXT PRIMARY KEY, v INTEGER);"},
+                                    {2, "ALTER TABLE t ADD COLUMN note TEXT NOT NULL DEFAULT '';"}};
 
 TEST(Database, MigratesForwardAndRefusesNewerSchemas) {
   testing::TempDir dir;

@@ -344,8 +344,8 @@ TEST_F(QueueTest, RetryDeadLettersWhenAttemptsRunOut) {
     auto got = reader->Read(10, absl::ZeroDuration());
     ASSERT_TRUE(got.ok() && got->size() == 1);
     EXPECT_EQ(ClaimOne(*q, "c1", got->front()).attempt, attempt - 1);
-    rep = SettleOne(*q, Outcome::Retry(got->front(), absl::ZeroDuration(),
-                                       "e" + std::to_string(attempt), 3));
+    rep = SettleOne(
+        *q, Outcome::Retry(got->front(), absl::ZeroDuration(), "e" + std::to_string(attempt), 3));
   }
   EXPECT_EQ(rep.result, SettleResult::kDeadLettered);
   EXPECT_EQ(rep.dead_reason, "max_attempts");

@@ -74,7 +74,8 @@ void CheckNothingLostAcrossRestart(const std::string& appendfsync, bool graceful
   for (int i = 10; i < 15; ++i) {
     outcomes.push_back(Outcome::Retry((*in_flight)[i], absl::Minutes(5), "503", 10));
   }
-  for (int i = 15; i < 20; ++i) outcomes.push_back(Outcome::Dead((*in_flight)[i], "permanent", "404"));
+  for (int i = 15; i < 20; ++i)
+    outcomes.push_back(Outcome::Dead((*in_flight)[i], "permanent", "404"));
   ASSERT_TRUE(q->Settle(outcomes).ok());
   auto before = q->Stats();
   ASSERT_TRUE(before.ok());
@@ -128,7 +129,9 @@ void CheckNothingLostAcrossRestart(const std::string& appendfsync, bool graceful
   EXPECT_EQ(end->due, 705);
 }
 
-TEST_F(QueueDurabilityTest, AofAlwaysSurvivesKill9) { CheckNothingLostAcrossRestart("always", false); }
+TEST_F(QueueDurabilityTest, AofAlwaysSurvivesKill9) {
+  CheckNothingLostAcrossRestart("always", false);
+}
 
 TEST_F(QueueDurabilityTest, AofEverysecSurvivesGracefulRestart) {
   CheckNothingLostAcrossRestart("everysec", true);

@@ -47,8 +47,8 @@ class QueueTest : public ::testing::Test {
     EXPECT_TRUE(t.ok()) << t.status();
     return t.ok() ? *t : 0;
   }
-  static ScheduleRequest Job(std::string id, int64_t version, int64_t due_ms,
-                             std::string ref = "", absl::Time deadline = absl::InfiniteFuture()) {
+  static ScheduleRequest Job(std::string id, int64_t version, int64_t due_ms, std::string ref = "",
+                             absl::Time deadline = absl::InfiniteFuture()) {
     ScheduleRequest r;
     r.job_id = std::move(id);
     r.version = version;
@@ -59,9 +59,8 @@ class QueueTest : public ::testing::Test {
   }
   // Schedules `id` already due, promotes it and reads it as `reader`: the usual way to hold a
   // delivery in a test.
-  Delivery DeliverOne(JobQueue& q, ReadyReader& reader, const std::string& id,
-                      int64_t version = 1, absl::Time deadline = absl::InfiniteFuture(),
-                      std::string ref = "") {
+  Delivery DeliverOne(JobQueue& q, ReadyReader& reader, const std::string& id, int64_t version = 1,
+                      absl::Time deadline = absl::InfiniteFuture(), std::string ref = "") {
     auto s = q.Schedule(Job(id, version, Now(q) - 1, std::move(ref), deadline));
     EXPECT_TRUE(s.ok()) << s.status();
     auto p = q.PromoteDue();
@@ -79,7 +78,8 @@ class QueueTest : public ::testing::Test {
     auto r = server_->Cmd({"KEYS", "duban:{" + name + "}:*"});
     std::vector<std::string> out;
     if (r == nullptr) return out;
-    for (size_t i = 0; i < r->elements; ++i) out.emplace_back(r->element[i]->str, r->element[i]->len);
+    for (size_t i = 0; i < r->elements; ++i)
+      out.emplace_back(r->element[i]->str, r->element[i]->len);
     std::sort(out.begin(), out.end());
     return out;
   }

@@ -119,10 +119,17 @@ TEST_F(QueueTest, ConcurrentUpsertsKeepTheHighestVersion) {
           continue;
         }
         switch (*r) {
-          case ScheduleResult::kCreated: ++created; break;
-          case ScheduleResult::kRescheduled: ++rescheduled; break;
-          case ScheduleResult::kStaleVersion: ++stale; break;
-          default: ++other;
+          case ScheduleResult::kCreated:
+            ++created;
+            break;
+          case ScheduleResult::kRescheduled:
+            ++rescheduled;
+            break;
+          case ScheduleResult::kStaleVersion:
+            ++stale;
+            break;
+          default:
+            ++other;
         }
       }
     });
@@ -373,7 +380,7 @@ TEST_F(QueueTest, OnePromoterHoldsTheLease) {
   EXPECT_GT(lb->remaining, absl::ZeroDuration());
   EXPECT_LE(lb->remaining, ttl);
   EXPECT_FALSE(*b->ReleasePromoterLease("worker-b"));  // not the owner
-  for (int i = 0; i < 8; ++i) {  // renewals keep it past its first TTL
+  for (int i = 0; i < 8; ++i) {                        // renewals keep it past its first TTL
     absl::SleepFor(absl::Milliseconds(100));
     EXPECT_TRUE(a->AcquirePromoterLease("worker-a", ttl)->held);
     EXPECT_FALSE(b->AcquirePromoterLease("worker-b", ttl)->held);
@@ -388,9 +395,9 @@ TEST_F(QueueTest, OnePromoterHoldsTheLease) {
 TEST_F(QueueTest, StatsReportCountsAndLateness) {
   auto q = NewQueue();
   int64_t now = Now(*q);
-  ASSERT_TRUE(q->Schedule({Job("a", 1, now - 5000), Job("b", 1, now - 3000),
-                           Job("c", 1, now + 60000)})
-                  .ok());
+  ASSERT_TRUE(
+      q->Schedule({Job("a", 1, now - 5000), Job("b", 1, now - 3000), Job("c", 1, now + 60000)})
+          .ok());
   auto s = q->Stats();
   ASSERT_TRUE(s.ok()) << s.status();
   EXPECT_EQ(s->due, 3);

@@ -74,8 +74,8 @@ TEST(DeliveryIdTest, StablePerJobVersionAndDistinctOtherwise) {
 
 TEST(QueueKeysTest, EveryKeySharesTheHashTag) {
   QueueKeys k("reminders");
-  for (const std::string& key : {k.due(), k.ready(), k.dead(), k.promoter_lease(),
-                                 k.wake_channel(), k.job("rem-1"), k.idempotency("rem-1", 2)}) {
+  for (const std::string& key : {k.due(), k.ready(), k.dead(), k.promoter_lease(), k.wake_channel(),
+                                 k.job("rem-1"), k.idempotency("rem-1", 2)}) {
     EXPECT_EQ(key.rfind("duban:{reminders}:", 0), 0u) << key;
   }
   EXPECT_EQ(k.job("rem-1"), "duban:{reminders}:j:rem-1");

@@ -38,16 +38,26 @@ std::unique_ptr<queue::RedisConnection> RedisServer::Connect() const {
 
 void RedisServer::Start() {
   std::vector<std::string> argv = {RedisServerBinary(),
-                                   "--port", "0",
-                                   "--unixsocket", socket_path(),
-                                   "--unixsocketperm", "700",
-                                   "--dir", dir_.path(),
-                                   "--logfile", dir_.File("redis.log"),
-                                   "--save", "",
-                                   "--daemonize", "no",
-                                   "--maxmemory-policy", "noeviction",
-                                   "--appendonly", options_.appendonly ? "yes" : "no",
-                                   "--appendfsync", options_.appendfsync};
+                                   "--port",
+                                   "0",
+                                   "--unixsocket",
+                                   socket_path(),
+                                   "--unixsocketperm",
+                                   "700",
+                                   "--dir",
+                                   dir_.path(),
+                                   "--logfile",
+                                   dir_.File("redis.log"),
+                                   "--save",
+                                   "",
+                                   "--daemonize",
+                                   "no",
+                                   "--maxmemory-policy",
+                                   "noeviction",
+                                   "--appendonly",
+                                   options_.appendonly ? "yes" : "no",
+                                   "--appendfsync",
+                                   options_.appendfsync};
   argv.insert(argv.end(), options_.extra_args.begin(), options_.extra_args.end());
   process_ = std::make_unique<ChildProcess>(argv);
   auto conn = Connect();

@@ -187,8 +187,8 @@ TEST_F(UnitDirectoryTest, ListPagesInTreeOrderWithFilters) {
   Create("gd", "", UnitKind::kProvince);
   for (int c = 0; c < 3; ++c) {
     std::string city = "gd.c" + std::to_string(c);
-    Create(city, "gd", UnitKind::kCity, c == 0 ? std::vector<std::string>{"五区"}
-                                               : std::vector<std::string>{});
+    Create(city, "gd", UnitKind::kCity,
+           c == 0 ? std::vector<std::string>{"五区"} : std::vector<std::string>{});
     for (int b = 0; b < 4; ++b) {
       Create(city + ".b" + std::to_string(b), city, UnitKind::kPartyBranch);
     }
@@ -202,8 +202,8 @@ TEST_F(UnitDirectoryTest, ListPagesInTreeOrderWithFilters) {
   EXPECT_EQ(all[2], "gd.c0.b0");
 
   q.subtree_of = "gd.c1";
-  EXPECT_EQ(ListIds(q), (std::vector<std::string>{"gd.c1", "gd.c1.b0", "gd.c1.b1", "gd.c1.b2",
-                                                  "gd.c1.b3"}));
+  EXPECT_EQ(ListIds(q),
+            (std::vector<std::string>{"gd.c1", "gd.c1.b0", "gd.c1.b1", "gd.c1.b2", "gd.c1.b3"}));
   q.filter.kinds = {UnitKind::kPartyBranch};
   EXPECT_EQ(ListIds(q).size(), 4u);
   q = {};
@@ -298,14 +298,12 @@ TEST_F(UnitDirectoryTest, CountsPerKindUnderARoot) {
   auto tagged = directory_->CountUnits("zq", false, "国企");
   ASSERT_EQ(tagged->size(), 1u);
   EXPECT_EQ((*tagged)[0].count, 2);
-  EXPECT_EQ(directory_->CountUnits("none", false, "").status().code(),
-            absl::StatusCode::kNotFound);
+  EXPECT_EQ(directory_->CountUnits("none", false, "").status().code(), absl::StatusCode::kNotFound);
 }
 
 TEST_F(UnitDirectoryTest, ImportAcceptsParentsLaterInTheStream) {
-  std::vector<ImportRow> rows = {{1, MakeUnit("gd.c.d", "gd.c")},
-                                 {2, MakeUnit("gd.c", "gd")},
-                                 {3, MakeUnit("gd", "")}};
+  std::vector<ImportRow> rows = {
+      {1, MakeUnit("gd.c.d", "gd.c")}, {2, MakeUnit("gd.c", "gd")}, {3, MakeUnit("gd", "")}};
   auto r = directory_->ImportUnits(rows, ImportMode::kAllOrNothing);
   ASSERT_TRUE(r.ok()) << r.status();
   EXPECT_TRUE(r->applied);
@@ -340,13 +338,11 @@ TEST_F(UnitDirectoryTest, ImportAllOrNothingWritesNothingOnAnyBadRow) {
 TEST_F(UnitDirectoryTest, ImportValidRowsOnlyCascadesRejections) {
   Unit bad = MakeUnit("b", "a");
   bad.kind = UnitKind::kUnspecified;
-  std::vector<ImportRow> rows = {{1, MakeUnit("a", "")},
-                                 {2, bad},
+  std::vector<ImportRow> rows = {{1, MakeUnit("a", "")},        {2, bad},
                                  {3, MakeUnit("b.child", "b")},  // parent rejected
                                  {4, MakeUnit("a", "")},         // duplicate id
                                  {5, MakeUnit("x", "y")},        // cycle x <-> y
-                                 {6, MakeUnit("y", "x")},
-                                 {7, MakeUnit("a.ok", "a")}};
+                                 {6, MakeUnit("y", "x")},       {7, MakeUnit("a.ok", "a")}};
   auto r = directory_->ImportUnits(rows, ImportMode::kValidRowsOnly);
   ASSERT_TRUE(r.ok()) << r.status();
   EXPECT_TRUE(r->applied);
@@ -425,10 +421,13 @@ TEST_F(UnitDirectoryTest, ResolveClimbsTheLadder) {
       directory_->AddContact(MakeContact("gd.zq", ContactRole::kSupervisor, "督"), "").ok());
   ASSERT_TRUE(directory_->AddContact(MakeContact("gd", ContactRole::kHead, "省"), "").ok());
 
-  auto r = directory_->ResolveRecipients(
-      {{"gd.zq.dz", 0}, {"gd.zq.dz", 1}, {"gd.zq.dz", 2}, {"gd.zq.dz", 3}, {"gd.zq.dz", 9},
-       {"ghost", 0}},
-      std::nullopt);
+  auto r = directory_->ResolveRecipients({{"gd.zq.dz", 0},
+                                          {"gd.zq.dz", 1},
+                                          {"gd.zq.dz", 2},
+                                          {"gd.zq.dz", 3},
+                                          {"gd.zq.dz", 9},
+                                          {"ghost", 0}},
+                                         std::nullopt);
   ASSERT_TRUE(r.ok()) << r.status();
   EXPECT_EQ((*r)[0].recipients.at(0).person_name, "副");  // no liaison: deputy
   EXPECT_EQ((*r)[0].resolved_role, ContactRole::kDeputy);
@@ -447,8 +446,7 @@ TEST_F(UnitDirectoryTest, ResolveClimbsTheLadder) {
   ASSERT_TRUE(directory_->AddContact(future, "").ok());
   r = directory_->ResolveRecipients({{"gd.zq.dz", 0}}, std::nullopt);
   EXPECT_EQ((*r)[0].resolved_role, ContactRole::kDeputy);
-  r = directory_->ResolveRecipients({{"gd.zq.dz", 0}},
-                                    absl::ToUnixMicros(now_ + absl::Hours(25)));
+  r = directory_->ResolveRecipients({{"gd.zq.dz", 0}}, absl::ToUnixMicros(now_ + absl::Hours(25)));
   EXPECT_EQ((*r)[0].recipients.at(0).person_name, "未来");
 
   auto bad = directory_->ResolveRecipients({{"gd", -1}, {"BAD", 0}}, std::nullopt);

@@ -359,8 +359,7 @@ TEST_F(UnitGrpcTest, BadInputNamesTheFieldAndChangesNothing) {
        grpc::StatusCode::INVALID_ARGUMENT, "unit.id"},
       {"create: empty name", create([](auto& r) { r.mutable_unit()->clear_name(); }),
        grpc::StatusCode::INVALID_ARGUMENT, "unit.name"},
-      {"create: oversized name",
-       create([&](auto& r) { r.mutable_unit()->set_name(long_name); }),
+      {"create: oversized name", create([&](auto& r) { r.mutable_unit()->set_name(long_name); }),
        grpc::StatusCode::INVALID_ARGUMENT, "unit.name"},
       // Invalid UTF-8 cannot cross the wire in a proto3 string (the protobuf runtime refuses
       // to serialize it); ValidateText's UTF-8 check is covered in common_test.
@@ -532,8 +531,7 @@ TEST_F(UnitGrpcTest, BadInputNamesTheFieldAndChangesNothing) {
          return s.CountUnits(&ctx, req, &resp);
        },
        grpc::StatusCode::INVALID_ARGUMENT, "root_id"},
-      {"add contact: no channel",
-       add_contact([](auto& r) { r.mutable_contact()->clear_email(); }),
+      {"add contact: no channel", add_contact([](auto& r) { r.mutable_contact()->clear_email(); }),
        grpc::StatusCode::INVALID_ARGUMENT, "contact.email"},
       {"add contact: bad email",
        add_contact([](auto& r) { r.mutable_contact()->set_email("x@y"); }),
@@ -552,8 +550,7 @@ TEST_F(UnitGrpcTest, BadInputNamesTheFieldAndChangesNothing) {
       {"add contact: unknown unit",
        add_contact([](auto& r) { r.mutable_contact()->set_unit_id("zz"); }),
        grpc::StatusCode::NOT_FOUND, "contact.unit_id"},
-      {"add contact: valid_to before valid_from",
-       add_contact([](auto& r) {
+      {"add contact: valid_to before valid_from", add_contact([](auto& r) {
          r.mutable_contact()->mutable_valid_from()->set_seconds(2000000000);
          r.mutable_contact()->mutable_valid_to()->set_seconds(1900000000);
        }),

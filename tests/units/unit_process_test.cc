@@ -3,8 +3,8 @@
 #include <signal.h>
 #include <sys/wait.h>
 
-#include <fstream>
 #include <gtest/gtest.h>
+#include <fstream>
 
 #include "duban/grpc_server.h"
 #include "duban/units/v1/units.grpc.pb.h"

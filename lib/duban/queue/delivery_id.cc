@@ -27,8 +27,8 @@ uint64_t Mix(uint64_t z) {
 
 std::string DeliveryId(absl::string_view queue, absl::string_view job_id, int64_t version) {
   // Length prefixes keep ("a", "bc") and ("ab", "c") apart.
-  std::string input = absl::StrCat(queue.size(), ":", queue, "|", job_id.size(), ":", job_id,
-                                   "|", version);
+  std::string input =
+      absl::StrCat(queue.size(), ":", queue, "|", job_id.size(), ":", job_id, "|", version);
   uint64_t hi = Mix(Fnv1a(0xcbf29ce484222325ULL, input));
   uint64_t lo = Mix(Fnv1a(0x84222325cbf29ce4ULL, absl::StrCat("duban-delivery|", input)));
   return absl::StrFormat("%016x%016x", hi, lo);

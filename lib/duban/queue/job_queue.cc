@@ -100,8 +100,7 @@ absl::StatusOr<std::unique_ptr<JobQueue>> JobQueue::Create(absl::string_view red
   return std::make_unique<JobQueue>(*std::move(ep), std::move(options), connection);
 }
 
-JobQueue::JobQueue(RedisEndpoint endpoint, QueueOptions options,
-                   RedisConnectionOptions connection)
+JobQueue::JobQueue(RedisEndpoint endpoint, QueueOptions options, RedisConnectionOptions connection)
     : endpoint_(std::move(endpoint)),
       options_(std::move(options)),
       keys_(options_.name),
@@ -125,8 +124,8 @@ absl::StatusOr<RedisReplyPtr> JobQueue::Run(const LuaScript& script,
 
 absl::Status JobQueue::EnsureGroup() {
   absl::MutexLock lock(&mu_);
-  auto r = conn_.Command({"XGROUP", "CREATE", keys_.ready(), std::string(kConsumerGroup), "0",
-                          "MKSTREAM"});
+  auto r = conn_.Command(
+      {"XGROUP", "CREATE", keys_.ready(), std::string(kConsumerGroup), "0", "MKSTREAM"});
   if (r.ok() || absl::StrContains(r.status().message(), "BUSYGROUP")) return absl::OkStatus();
   return r.status();
 }
@@ -191,12 +190,23 @@ absl::StatusOr<std::vector<ScheduleResult>> JobQueue::ScheduleChunk(
     auto code = ReplyInteger(r->element[i]);
     if (!code.ok()) return code.status();
     switch (*code) {
-      case 0: out.push_back(ScheduleResult::kCreated); break;
-      case 1: out.push_back(ScheduleResult::kRescheduled); break;
-      case 2: out.push_back(ScheduleResult::kSameVersion); break;
-      case 3: out.push_back(ScheduleResult::kStaleVersion); break;
-      case 4: out.push_back(ScheduleResult::kAlreadySent); break;
-      default: return absl::InternalError("redis: unexpected schedule result");
+      case 0:
+        out.push_back(ScheduleResult::kCreated);
+        break;
+      case 1:
+        out.push_back(ScheduleResult::kRescheduled);
+        break;
+      case 2:
+        out.push_back(ScheduleResult::kSameVersion);
+        break;
+      case 3:
+        out.push_back(ScheduleResult::kStaleVersion);
+        break;
+      case 4:
+        out.push_back(ScheduleResult::kAlreadySent);
+        break;
+      default:
+        return absl::InternalError("redis: unexpected schedule result");
     }
   }
   return out;
@@ -262,8 +272,8 @@ absl::StatusOr<std::optional<JobInfo>> JobQueue::GetJob(absl::string_view job_id
   auto attempt = ReplyInteger(r->element[3]);
   auto redeliveries = ReplyInteger(r->element[4]);
   auto due = ReplyInteger(r->element[5]);
-  for (const absl::Status& s : {version.status(), ref.status(), deadline.status(),
-                                attempt.status(), redeliveries.status(), due.status()}) {
+  for (const absl::Status& s : {version.status(), ref.status(), deadline.status(), attempt.status(),
+                                redeliveries.status(), due.status()}) {
     if (!s.ok()) return s;
   }
   job.version = *version;
@@ -356,9 +366,9 @@ absl::StatusOr<std::vector<SendClaim>> JobQueue::ClaimForSend(
       }
       const Delivery& d = deliveries[start + i];
       SendClaim c;
-      static constexpr ClaimStatus kByCode[] = {
-          ClaimStatus::kClaimed,     ClaimStatus::kCanceled, ClaimStatus::kStale,
-          ClaimStatus::kAlreadySent, ClaimStatus::kInFlight, ClaimStatus::kExpired};
+      static constexpr ClaimStatus kByCode[] = {ClaimStatus::kClaimed,  ClaimStatus::kCanceled,
+                                                ClaimStatus::kStale,    ClaimStatus::kAlreadySent,
+                                                ClaimStatus::kInFlight, ClaimStatus::kExpired};
       if (*code < 0 || *code > 5) return absl::InternalError("redis: unexpected claim result");
       c.status = kByCode[*code];
       c.delivery_id = DeliveryId(keys_.name(), d.job_id, d.version);
@@ -404,11 +414,11 @@ absl::StatusOr<JobQueue::Reclaimed> JobQueue::ReclaimExpired(absl::string_view c
   if (consumer.empty()) return absl::InvalidArgumentError("consumer must not be empty");
   if (max_count < 1) return absl::InvalidArgumentError("max_count must be >= 1");
   absl::MutexLock lock(&mu_);
-  auto reply = Run(ReclaimScript(), {keys_.ready(), keys_.due(), keys_.dead()},
-                   {keys_.prefix(), std::string(kConsumerGroup), std::string(consumer),
-                    Ms(options_.lease), std::string(cursor.empty() ? "0-0" : cursor),
-                    absl::StrCat(max_count), absl::StrCat(options_.max_redeliveries),
-                    absl::StrCat(options_.dead_cap)});
+  auto reply =
+      Run(ReclaimScript(), {keys_.ready(), keys_.due(), keys_.dead()},
+          {keys_.prefix(), std::string(kConsumerGroup), std::string(consumer), Ms(options_.lease),
+           std::string(cursor.empty() ? "0-0" : cursor), absl::StrCat(max_count),
+           absl::StrCat(options_.max_redeliveries), absl::StrCat(options_.dead_cap)});
   if (!reply.ok()) {
     // No stream or group yet: nothing to reclaim.
     if (absl::IsFailedPrecondition(reply.status())) return Reclaimed{{}, "0-0", 0};
@@ -429,8 +439,8 @@ absl::StatusOr<JobQueue::Reclaimed> JobQueue::ReclaimExpired(absl::string_view c
     auto version = ElementInt(e, 2);
     auto due = ElementInt(e, 3);
     auto redeliveries = ElementInt(e, 4);
-    for (const absl::Status& s : {eid.status(), job.status(), version.status(), due.status(),
-                                  redeliveries.status()}) {
+    for (const absl::Status& s :
+         {eid.status(), job.status(), version.status(), due.status(), redeliveries.status()}) {
       if (!s.ok()) return s;
     }
     Delivery d;
@@ -474,17 +484,24 @@ absl::StatusOr<std::vector<SettleReport>> JobQueue::Settle(absl::Span<const Outc
 
 absl::StatusOr<std::vector<SettleReport>> JobQueue::SettleChunk(
     absl::Span<const Outcome> outcomes) {
-  std::vector<std::string> args{keys_.prefix(),        std::string(kConsumerGroup),
-                                Ms(options_.sent_ttl), absl::StrCat(options_.dead_cap),
-                                keys_.wake_channel(),  Ms(options_.wake_horizon),
+  std::vector<std::string> args{keys_.prefix(),
+                                std::string(kConsumerGroup),
+                                Ms(options_.sent_ttl),
+                                absl::StrCat(options_.dead_cap),
+                                keys_.wake_channel(),
+                                Ms(options_.wake_horizon),
                                 absl::StrCat(outcomes.size())};
   args.reserve(args.size() + outcomes.size() * 7);
   for (const Outcome& o : outcomes) {
     const char* kind = "k";
     std::string x1, x2, x3;
     switch (o.kind) {
-      case Outcome::Kind::kSent: kind = "s"; break;
-      case Outcome::Kind::kSuppressed: kind = "u"; break;
+      case Outcome::Kind::kSent:
+        kind = "s";
+        break;
+      case Outcome::Kind::kSuppressed:
+        kind = "u";
+        break;
       case Outcome::Kind::kSkip:
         kind = "k";
         x1 = Ms(options_.lease);
@@ -521,8 +538,12 @@ absl::StatusOr<std::vector<SettleReport>> JobQueue::SettleChunk(
     if (!detail.ok()) return detail.status();
     SettleReport rep;
     switch (*code) {
-      case 0: rep.result = SettleResult::kDone; break;
-      case 1: rep.result = SettleResult::kIgnored; break;
+      case 0:
+        rep.result = SettleResult::kDone;
+        break;
+      case 1:
+        rep.result = SettleResult::kIgnored;
+        break;
       case 2:
         rep.result = SettleResult::kRetryScheduled;
         if (!absl::SimpleAtoi(*detail, &rep.retry_due_ms)) {
@@ -533,7 +554,8 @@ absl::StatusOr<std::vector<SettleReport>> JobQueue::SettleChunk(
         rep.result = SettleResult::kDeadLettered;
         rep.dead_reason = *detail;
         break;
-      default: return absl::InternalError("redis: unexpected settle result");
+      default:
+        return absl::InternalError("redis: unexpected settle result");
     }
     out.push_back(std::move(rep));
   }
@@ -544,8 +566,8 @@ absl::StatusOr<std::vector<SettleReport>> JobQueue::SettleChunk(
 
 absl::StatusOr<QueueStats> JobQueue::Stats() {
   absl::MutexLock lock(&mu_);
-  auto reply = Run(StatsScript(), {keys_.due(), keys_.ready(), keys_.dead()},
-                   {std::string(kConsumerGroup)});
+  auto reply =
+      Run(StatsScript(), {keys_.due(), keys_.ready(), keys_.dead()}, {std::string(kConsumerGroup)});
   if (!reply.ok()) return reply.status();
   const redisReply* r = reply->get();
   if (auto s = ExpectArray(r, 9); !s.ok()) return s;
@@ -571,8 +593,8 @@ absl::StatusOr<QueueStats> JobQueue::Stats() {
 absl::StatusOr<std::vector<DeadEntry>> JobQueue::ListDead(int max_count) {
   if (max_count < 1) return absl::InvalidArgumentError("max_count must be >= 1");
   absl::MutexLock lock(&mu_);
-  auto reply = conn_.Command({"XREVRANGE", keys_.dead(), "+", "-", "COUNT",
-                              absl::StrCat(max_count)});
+  auto reply =
+      conn_.Command({"XREVRANGE", keys_.dead(), "+", "-", "COUNT", absl::StrCat(max_count)});
   if (!reply.ok()) return reply.status();
   const redisReply* r = reply->get();
   if (auto s = ExpectArray(r, 0); !s.ok()) return s;

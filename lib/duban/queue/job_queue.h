@@ -47,7 +47,7 @@ struct QueueOptions {
   // "redeliveries" (a poison message that kills every worker). 0 = unlimited. Redeliveries are
   // not failed attempts: RetryPolicy::max_attempts does not count them.
   int max_redeliveries = 5;
-  int promote_batch = 200;    // jobs per PromoteDue call
+  int promote_batch = 200;  // jobs per PromoteDue call
   // The longest a promoter sleeps: schedules due later than now + this do not publish a
   // wake-up (the promoter will look by then anyway).
   absl::Duration wake_horizon = absl::Seconds(1);
@@ -128,8 +128,8 @@ class JobQueue {
   absl::StatusOr<RedisReplyPtr> Run(const LuaScript& script, const std::vector<std::string>& keys,
                                     const std::vector<std::string>& args)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  absl::StatusOr<std::vector<ScheduleResult>> ScheduleChunk(
-      absl::Span<const ScheduleRequest> reqs) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  absl::StatusOr<std::vector<ScheduleResult>> ScheduleChunk(absl::Span<const ScheduleRequest> reqs)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   absl::StatusOr<std::vector<SettleReport>> SettleChunk(absl::Span<const Outcome> outcomes)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 

@@ -21,17 +21,17 @@ struct LuaScript {
   std::string source;
 };
 
-const LuaScript& ScheduleScript();      // batch upsert with versions, wake publish
-const LuaScript& CancelScript();        // batch cancel with versions
-const LuaScript& PromoteScript();       // due ZSET -> ready STREAM, bounded batch
-const LuaScript& ClaimScript();         // version check + idempotency claim before a send
-const LuaScript& RenewScript();         // lease renewal of in-flight entries
-const LuaScript& ReclaimScript();       // XAUTOCLAIM of expired leases
-const LuaScript& SettleScript();        // ack / retry / dead-letter a batch
-const LuaScript& PromoterLeaseScript(); // acquire or renew the promoter lease
-const LuaScript& ReleaseLeaseScript();  // release the promoter lease if owned
-const LuaScript& StatsScript();         // queue statistics
-const LuaScript& GetJobScript();        // one job's hash and due time
+const LuaScript& ScheduleScript();       // batch upsert with versions, wake publish
+const LuaScript& CancelScript();         // batch cancel with versions
+const LuaScript& PromoteScript();        // due ZSET -> ready STREAM, bounded batch
+const LuaScript& ClaimScript();          // version check + idempotency claim before a send
+const LuaScript& RenewScript();          // lease renewal of in-flight entries
+const LuaScript& ReclaimScript();        // XAUTOCLAIM of expired leases
+const LuaScript& SettleScript();         // ack / retry / dead-letter a batch
+const LuaScript& PromoterLeaseScript();  // acquire or renew the promoter lease
+const LuaScript& ReleaseLeaseScript();   // release the promoter lease if owned
+const LuaScript& StatsScript();          // queue statistics
+const LuaScript& GetJobScript();         // one job's hash and due time
 
 // Runs scripts by SHA on one connection; on NOSCRIPT (e.g. after a Redis restart without
 // persistence of the script cache) loads the script and runs it again. Not thread-safe.

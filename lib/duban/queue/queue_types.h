@@ -17,7 +17,7 @@ struct ScheduleRequest {
   std::string job_id;
   int64_t version = 1;  // 1..2^53-1; a request with a version <= the stored one is ignored
   absl::Time due;
-  std::string ref;      // optional id carried to the worker (empty when job_id says it all)
+  std::string ref;  // optional id carried to the worker (empty when job_id says it all)
   // End of the job's useful life: retries never go past it and a job claimed after it is
   // reported kExpired. InfiniteFuture = none.
   absl::Time deadline = absl::InfiniteFuture();
@@ -43,9 +43,9 @@ enum class CancelResult {
 };
 
 struct PromoteResult {
-  int taken = 0;        // removed from the due set (<= batch limit)
-  int promoted = 0;     // added to the ready stream (taken minus orphans)
-  bool batch_full = false;  // taken == limit: call again at once
+  int taken = 0;                       // removed from the due set (<= batch limit)
+  int promoted = 0;                    // added to the ready stream (taken minus orphans)
+  bool batch_full = false;             // taken == limit: call again at once
   std::optional<int64_t> next_due_ms;  // earliest due time left, if any (server clock)
   int64_t server_now_ms = 0;
   // How long until next_due_ms by the server clock (zero if due already; nullopt if none):
@@ -58,9 +58,9 @@ struct Delivery {
   std::string entry_id;  // stream entry id
   std::string job_id;
   int64_t version = 0;
-  int64_t due_ms = 0;    // when it was due (for the lateness histogram: fired - due)
-  bool reclaimed = false;     // taken over from a consumer whose lease expired
-  int64_t redeliveries = 0;   // crash redeliveries so far (reclaims only; not attempts)
+  int64_t due_ms = 0;        // when it was due (for the lateness histogram: fired - due)
+  bool reclaimed = false;    // taken over from a consumer whose lease expired
+  int64_t redeliveries = 0;  // crash redeliveries so far (reclaims only; not attempts)
 };
 
 enum class ClaimStatus {
@@ -78,8 +78,8 @@ struct SendClaim {
   ClaimStatus status = ClaimStatus::kCanceled;
   std::string delivery_id;  // DeliveryId(queue, job, version): send it with the message
   std::string ref;
-  int attempt = 0;          // failed attempts so far
-  int64_t redeliveries = 0; // crash redeliveries so far
+  int attempt = 0;           // failed attempts so far
+  int64_t redeliveries = 0;  // crash redeliveries so far
   std::optional<int64_t> deadline_ms;
 };
 
@@ -107,10 +107,10 @@ struct Outcome {
 };
 
 enum class SettleResult {
-  kDone,           // applied
-  kIgnored,        // the job has another version now (or is gone): only the entry was removed
-  kRetryScheduled, // back in the due set at retry_due_ms
-  kDeadLettered,   // moved to the dead set with dead_reason
+  kDone,            // applied
+  kIgnored,         // the job has another version now (or is gone): only the entry was removed
+  kRetryScheduled,  // back in the due set at retry_due_ms
+  kDeadLettered,    // moved to the dead set with dead_reason
 };
 
 struct SettleReport {
@@ -140,11 +140,11 @@ struct DeadEntry {
 };
 
 struct QueueStats {
-  int64_t due = 0;           // jobs waiting in the due set
-  int64_t ready = 0;         // unsettled entries of the ready stream: pending + undelivered
-  int64_t pending = 0;       // entries delivered to a consumer and not settled
-  int64_t undelivered = 0;   // entries no consumer has read yet (the group's lag)
-  int64_t dead = 0;          // entries in the dead set
+  int64_t due = 0;          // jobs waiting in the due set
+  int64_t ready = 0;        // unsettled entries of the ready stream: pending + undelivered
+  int64_t pending = 0;      // entries delivered to a consumer and not settled
+  int64_t undelivered = 0;  // entries no consumer has read yet (the group's lag)
+  int64_t dead = 0;         // entries in the dead set
   int64_t oldest_due_lateness_ms = 0;  // how far past due the earliest job is (0 if not due)
   std::optional<int64_t> next_due_ms;
   std::optional<int64_t> oldest_ready_age_ms;  // age of the oldest unsettled ready entry

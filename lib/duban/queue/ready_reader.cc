@@ -15,8 +15,8 @@ ReadyReader::ReadyReader(RedisEndpoint endpoint, std::string queue, std::string 
       current_timeout_(connection.io_timeout) {}
 
 absl::StatusOr<RedisReplyPtr> ReadyReader::ReadOnce(int max_count, absl::Duration block) {
-  std::vector<std::string> argv{"XREADGROUP", "GROUP", std::string(kConsumerGroup), consumer_,
-                                "COUNT", absl::StrCat(max_count)};
+  std::vector<std::string> argv{"XREADGROUP", "GROUP", std::string(kConsumerGroup),
+                                consumer_,    "COUNT", absl::StrCat(max_count)};
   if (block > absl::ZeroDuration()) {
     argv.push_back("BLOCK");
     argv.push_back(absl::StrCat(std::max<int64_t>(1, absl::ToInt64Milliseconds(block))));
@@ -38,8 +38,8 @@ absl::StatusOr<std::vector<Delivery>> ReadyReader::Read(int max_count, absl::Dur
   }
   auto reply = ReadOnce(max_count, block);
   if (!reply.ok() && absl::IsFailedPrecondition(reply.status())) {
-    auto created = conn_.Command({"XGROUP", "CREATE", keys_.ready(),
-                                  std::string(kConsumerGroup), "0", "MKSTREAM"});
+    auto created = conn_.Command(
+        {"XGROUP", "CREATE", keys_.ready(), std::string(kConsumerGroup), "0", "MKSTREAM"});
     if (!created.ok() && !absl::StrContains(created.status().message(), "BUSYGROUP")) {
       return created.status();
     }

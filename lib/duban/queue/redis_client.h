@@ -89,7 +89,7 @@ class RedisConnection {
 absl::Status StatusFromRedisError(absl::string_view error);
 
 // Reply helpers: typed reads of a reply element, with INTERNAL on an unexpected shape.
-absl::StatusOr<int64_t> ReplyInteger(const redisReply* r);  // integer, or string of digits
+absl::StatusOr<int64_t> ReplyInteger(const redisReply* r);     // integer, or string of digits
 absl::StatusOr<std::string> ReplyString(const redisReply* r);  // string or status; nil → ""
 bool ReplyIsNil(const redisReply* r);
 absl::Status ExpectArray(const redisReply* r, size_t min_elements);

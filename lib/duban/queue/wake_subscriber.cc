@@ -58,7 +58,8 @@ absl::StatusOr<bool> WakeSubscriber::DrainBuffered() {
       woke = true;
       int64_t due = 0;
       const redisReply* p = r->element[2];
-      if (p->type == REDIS_REPLY_STRING && absl::SimpleAtoi(absl::string_view(p->str, p->len), &due)) {
+      if (p->type == REDIS_REPLY_STRING &&
+          absl::SimpleAtoi(absl::string_view(p->str, p->len), &due)) {
         latest_due_ms_ = due;
       }
     }
