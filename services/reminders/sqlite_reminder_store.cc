@@ -1,0 +1,905 @@
+#include "sqlite_reminder_store.h"
+
+#include <absl/strings/str_cat.h>
+#include <nlohmann/json.hpp>
+
+namespace duban::reminders {
+namespace {
+
+using nlohmann::json;
+using sqlite::Connection;
+using sqlite::Stmt;
+
+const std::vector<sqlite::Migration>& Migrations() {
+  static const std::vector<sqlite::Migration> kMigrations = {
+      {1, R"sql(
+CREATE TABLE policies (
+  id          TEXT PRIMARY KEY,
+  name        TEXT NOT NULL,
+  description TEXT NOT NULL DEFAULT '',
+  calendar    TEXT NOT NULL,
+  rules       TEXT NOT NULL,            -- JSON of the planning rules
+  built_in    INTEGER NOT NULL DEFAULT 0,
+  revision    INTEGER NOT NULL,
+  create_us   INTEGER NOT NULL,
+  update_us   INTEGER NOT NULL,
+  request_id  TEXT UNIQUE
+);
+CREATE TABLE plan_defaults (
+  plan_id      TEXT PRIMARY KEY,
+  policy_id    TEXT NOT NULL DEFAULT '',
+  plan_version INTEGER NOT NULL,
+  update_us    INTEGER NOT NULL
+);
+CREATE INDEX plan_defaults_by_policy ON plan_defaults(policy_id);
+-- The mirror of the tasks service's assignments (fed by its outbox only).
+CREATE TABLE assignments (
+  id             TEXT PRIMARY KEY,
+  version        INTEGER NOT NULL,
+  plan_id        TEXT NOT NULL DEFAULT '',
+  task_id        TEXT NOT NULL DEFAULT '',
+  unit_id        TEXT NOT NULL DEFAULT '',
+  role           INTEGER NOT NULL DEFAULT 0,
+  state          INTEGER NOT NULL,
+  policy_id      TEXT NOT NULL DEFAULT '',
+  create_us      INTEGER NOT NULL DEFAULT 0,
+  ack_us         INTEGER,
+  deadline_us    INTEGER NOT NULL DEFAULT 0,
+  milestones     TEXT NOT NULL DEFAULT '[]',
+  last_report_us INTEGER,
+  change_us      INTEGER NOT NULL,
+  timezone       TEXT NOT NULL DEFAULT '',
+  unit_kind      INTEGER NOT NULL DEFAULT 0,
+  update_us      INTEGER NOT NULL
+);
+-- Burden budgets: scope 0 = default, 1 = per unit kind, 2 = per unit.
+CREATE TABLE burden_budgets (
+  scope       INTEGER NOT NULL,
+  unit_kind   INTEGER NOT NULL DEFAULT 0,
+  unit_id     TEXT NOT NULL DEFAULT '',
+  max_per_day INTEGER NOT NULL,
+  update_us   INTEGER NOT NULL,
+  PRIMARY KEY (scope, unit_kind, unit_id)
+) WITHOUT ROWID;
+CREATE INDEX assignments_by_plan ON assignments(plan_id, id);
+CREATE INDEX assignments_by_unit ON assignments(unit_id, state);
+CREATE INDEX assignments_by_policy ON assignments(policy_id, id);
+CREATE INDEX assignments_open ON assignments(id) WHERE state NOT IN (5, 7);
+-- The ledger: one row per planned reminder; never deleted.
+CREATE TABLE reminders (
+  id                 TEXT PRIMARY KEY,
+  kind               INTEGER NOT NULL,
+  state              INTEGER NOT NULL,
+  assignment_id      TEXT NOT NULL DEFAULT '',
+  slot               TEXT NOT NULL,
+  plan_id            TEXT NOT NULL DEFAULT '',
+  task_id            TEXT NOT NULL DEFAULT '',
+  unit_id            TEXT NOT NULL DEFAULT '',
+  milestone_id       TEXT NOT NULL DEFAULT '',
+  escalation_level   INTEGER NOT NULL DEFAULT 0,
+  escalation_trigger INTEGER NOT NULL DEFAULT 0,
+  policy_id          TEXT NOT NULL DEFAULT '',
+  planned_us         INTEGER NOT NULL,
+  rule_us            INTEGER NOT NULL,
+  send_by_us         INTEGER,
+  version            INTEGER NOT NULL,
+  assignment_version INTEGER NOT NULL DEFAULT 0,
+  suppression        INTEGER NOT NULL DEFAULT 0,
+  detail             TEXT NOT NULL DEFAULT '',
+  attempts           INTEGER NOT NULL DEFAULT 0,
+  last_error         TEXT NOT NULL DEFAULT '',
+  next_attempt_us    INTEGER,
+  delivery_id        TEXT NOT NULL DEFAULT '',
+  recipients         TEXT NOT NULL DEFAULT '[]',
+  sent_us            INTEGER,
+  dead_us            INTEGER,
+  digest_id          TEXT NOT NULL DEFAULT '',
+  merged_ids         TEXT NOT NULL DEFAULT '[]',
+  assignment_ids     TEXT NOT NULL DEFAULT '[]',
+  roll_call_id       TEXT NOT NULL DEFAULT '',
+  round_id           TEXT NOT NULL DEFAULT '',
+  chase              INTEGER NOT NULL DEFAULT 0,
+  provisional        INTEGER NOT NULL DEFAULT 0,
+  create_us          INTEGER NOT NULL,
+  update_us          INTEGER NOT NULL,
+  seq                INTEGER NOT NULL      -- creation order within an assignment
+);
+CREATE INDEX reminders_by_assignment ON reminders(assignment_id, planned_us, id);
+CREATE INDEX reminders_by_assignment_seq ON reminders(assignment_id, seq);
+CREATE INDEX reminders_by_unit ON reminders(unit_id, planned_us, id);
+CREATE INDEX reminders_by_plan ON reminders(plan_id, planned_us, id);
+CREATE INDEX reminders_by_task ON reminders(task_id, planned_us, id);
+CREATE INDEX reminders_by_roll_call ON reminders(roll_call_id, planned_us, id);
+CREATE INDEX reminders_pending ON reminders(id) WHERE state IN (1, 3);
+CREATE INDEX reminders_dead ON reminders(dead_us, id) WHERE state = 4;
+CREATE INDEX reminders_by_state ON reminders(state);
+CREATE INDEX reminders_digests ON reminders(unit_id, slot, planned_us) WHERE kind = 6;
+CREATE TABLE attempts (
+  reminder_id TEXT NOT NULL,
+  version     INTEGER NOT NULL,
+  attempt     INTEGER NOT NULL,
+  outcome     INTEGER NOT NULL,
+  error       TEXT NOT NULL DEFAULT '',
+  channel     INTEGER NOT NULL DEFAULT 0,
+  time_us     INTEGER NOT NULL,
+  stale       INTEGER NOT NULL DEFAULT 0,
+  lateness_us INTEGER,
+  PRIMARY KEY (reminder_id, version, attempt, outcome)
+) WITHOUT ROWID;
+CREATE INDEX attempts_by_time ON attempts(reminder_id, time_us);
+CREATE INDEX attempts_lateness ON attempts(time_us, lateness_us) WHERE lateness_us IS NOT NULL;
+)sql"},
+  };
+  return kMigrations;
+}
+
+// ---- JSON columns ----
+
+std::string IdsJson(const std::vector<std::string>& ids) { return json(ids).dump(); }
+
+std::vector<std::string> IdsFromJson(absl::string_view text) {
+  auto j = json::parse(text.begin(), text.end(), nullptr, false);
+  std::vector<std::string> out;
+  if (!j.is_array()) return out;
+  for (const auto& v : j) {
+    if (v.is_string()) out.push_back(v.get<std::string>());
+  }
+  return out;
+}
+
+std::string RecipientsJson(const std::vector<Recipient>& rs) {
+  json j = json::array();
+  for (const auto& r : rs) j.push_back({{"c", r.contact_id}, {"u", r.unit_id}, {"ch", r.channel}});
+  return j.dump();
+}
+
+std::vector<Recipient> RecipientsFromJson(absl::string_view text) {
+  auto j = json::parse(text.begin(), text.end(), nullptr, false);
+  std::vector<Recipient> out;
+  if (!j.is_array()) return out;
+  for (const auto& v : j) {
+    out.push_back({v.value("c", ""), v.value("u", ""), v.value("ch", 0)});
+  }
+  return out;
+}
+
+std::string MilestonesJson(const std::vector<MilestoneSnapshot>& ms) {
+  json j = json::array();
+  for (const auto& m : ms) {
+    j.push_back({{"id", m.id}, {"title", m.title}, {"due", absl::ToUnixMicros(m.due)}});
+  }
+  return j.dump();
+}
+
+std::vector<MilestoneSnapshot> MilestonesFromJson(absl::string_view text) {
+  auto j = json::parse(text.begin(), text.end(), nullptr, false);
+  std::vector<MilestoneSnapshot> out;
+  if (!j.is_array()) return out;
+  for (const auto& v : j) {
+    out.push_back({v.value("id", ""), v.value("title", ""),
+                   absl::FromUnixMicros(v.value("due", int64_t{0}))});
+  }
+  return out;
+}
+
+json OffsetsJson(const std::vector<Offset>& os) {
+  json j = json::array();
+  for (const auto& o : os) {
+    j.push_back({{"u", o.unit == Offset::Unit::kHours ? "h" : "wd"}, {"n", o.amount}});
+  }
+  return j;
+}
+
+std::vector<Offset> OffsetsFromJson(const json& j) {
+  std::vector<Offset> out;
+  if (!j.is_array()) return out;
+  for (const auto& v : j) {
+    out.push_back({v.value("u", "h") == "h" ? Offset::Unit::kHours : Offset::Unit::kWorkingDays,
+                   v.value("n", 0)});
+  }
+  return out;
+}
+
+std::string RulesJson(const Policy& p) {
+  json esc = json::array();
+  for (const auto& s : p.escalation) {
+    esc.push_back(
+        {{"t", static_cast<int>(s.trigger)}, {"d", s.after_working_days}, {"l", s.level}});
+  }
+  json j = {{"before_deadline", OffsetsJson(p.before_deadline)},
+            {"at_deadline", p.at_deadline},
+            {"before_milestones", OffsetsJson(p.before_milestones)},
+            {"at_milestones", p.at_milestones},
+            {"overdue_every", p.overdue.every_working_days},
+            {"overdue_max", p.overdue.max_repeats},
+            {"escalation", esc},
+            {"window_start_s", absl::ToInt64Seconds(p.window_start)},
+            {"window_end_s", absl::ToInt64Seconds(p.window_end)},
+            {"non_working_days", p.send_on_non_working_days},
+            {"catch_up", static_cast<int>(p.catch_up)},
+            {"grace_s", absl::ToInt64Seconds(p.catch_up_grace)}};
+  return j.dump();
+}
+
+void RulesFromJson(absl::string_view text, Policy& p) {
+  auto j = json::parse(text.begin(), text.end(), nullptr, false);
+  if (!j.is_object()) return;
+  p.before_deadline = OffsetsFromJson(j.value("before_deadline", json::array()));
+  p.at_deadline = j.value("at_deadline", false);
+  p.before_milestones = OffsetsFromJson(j.value("before_milestones", json::array()));
+  p.at_milestones = j.value("at_milestones", false);
+  p.overdue.every_working_days = j.value("overdue_every", 0);
+  p.overdue.max_repeats = j.value("overdue_max", 0);
+  p.escalation.clear();
+  for (const auto& s : j.value("escalation", json::array())) {
+    p.escalation.push_back(
+        {static_cast<EscalationTrigger>(s.value("t", 0)), s.value("d", 0), s.value("l", 0)});
+  }
+  p.window_start = absl::Seconds(j.value("window_start_s", int64_t{9 * 3600}));
+  p.window_end = absl::Seconds(j.value("window_end_s", int64_t{18 * 3600}));
+  p.send_on_non_working_days = j.value("non_working_days", false);
+  p.catch_up = static_cast<CatchUpMode>(j.value("catch_up", 1));
+  p.catch_up_grace = absl::Seconds(j.value("grace_s", int64_t{3600}));
+}
+
+// ---- row readers ----
+
+template <typename T, typename ReadFn>
+absl::StatusOr<std::vector<T>> Collect(Stmt& stmt, ReadFn read) {
+  std::vector<T> out;
+  for (;;) {
+    auto row = stmt.Step();
+    if (!row.ok()) return row.status();
+    if (!*row) return out;
+    out.push_back(read(stmt));
+  }
+}
+
+template <typename T, typename ReadFn>
+absl::StatusOr<std::optional<T>> CollectOne(Stmt& stmt, ReadFn read) {
+  auto row = stmt.Step();
+  if (!row.ok()) return row.status();
+  if (!*row) return std::optional<T>();
+  return std::optional<T>(read(stmt));
+}
+
+constexpr char kPolicyColumns[] =
+    "id, name, description, calendar, rules, built_in, revision, create_us, update_us, "
+    "request_id";
+
+StoredPolicy ReadPolicy(const Stmt& s) {
+  StoredPolicy p;
+  p.policy.id = s.Text(0);
+  p.policy.name = s.Text(1);
+  p.description = s.Text(2);
+  p.calendar = s.Text(3);
+  RulesFromJson(s.TextView(4), p.policy);
+  p.built_in = s.Int(5) != 0;
+  p.revision = s.Int(6);
+  p.create_us = s.Int(7);
+  p.update_us = s.Int(8);
+  p.request_id = s.Text(9);
+  return p;
+}
+
+constexpr char kAssignmentColumns[] =
+    "id, version, plan_id, task_id, unit_id, role, state, policy_id, create_us, ack_us, "
+    "deadline_us, milestones, last_report_us, change_us, timezone, update_us, unit_kind";
+
+AssignmentMirror ReadAssignment(const Stmt& s) {
+  AssignmentMirror a;
+  a.id = s.Text(0);
+  a.version = s.Int(1);
+  a.plan_id = s.Text(2);
+  a.task_id = s.Text(3);
+  a.unit_id = s.Text(4);
+  a.role = static_cast<int>(s.Int(5));
+  a.state = static_cast<AssignmentState>(s.Int(6));
+  a.policy_id = s.Text(7);
+  a.create_us = s.Int(8);
+  a.acknowledge_us = s.OptInt(9);
+  a.deadline_us = s.Int(10);
+  a.milestones = MilestonesFromJson(s.TextView(11));
+  a.last_report_us = s.OptInt(12);
+  a.change_us = s.Int(13);
+  a.timezone = s.Text(14);
+  a.update_us = s.Int(15);
+  a.unit_kind = static_cast<int>(s.Int(16));
+  return a;
+}
+
+constexpr char kReminderColumns[] =
+    "id, kind, state, assignment_id, slot, plan_id, task_id, unit_id, milestone_id, "
+    "escalation_level, escalation_trigger, policy_id, planned_us, rule_us, send_by_us, version, "
+    "assignment_version, suppression, detail, attempts, last_error, next_attempt_us, "
+    "delivery_id, recipients, sent_us, dead_us, digest_id, merged_ids, assignment_ids, "
+    "roll_call_id, round_id, chase, provisional, create_us, update_us";
+
+ReminderRow ReadReminder(const Stmt& s) {
+  ReminderRow r;
+  r.id = s.Text(0);
+  r.kind = static_cast<ReminderKind>(s.Int(1));
+  r.state = static_cast<ReminderState>(s.Int(2));
+  r.assignment_id = s.Text(3);
+  r.slot = s.Text(4);
+  r.plan_id = s.Text(5);
+  r.task_id = s.Text(6);
+  r.unit_id = s.Text(7);
+  r.milestone_id = s.Text(8);
+  r.escalation_level = static_cast<int>(s.Int(9));
+  r.escalation_trigger = static_cast<EscalationTrigger>(s.Int(10));
+  r.policy_id = s.Text(11);
+  r.planned_us = s.Int(12);
+  r.rule_us = s.Int(13);
+  r.send_by_us = s.OptInt(14);
+  r.version = s.Int(15);
+  r.assignment_version = s.Int(16);
+  r.suppression = static_cast<SuppressionReason>(s.Int(17));
+  r.detail = s.Text(18);
+  r.attempts = static_cast<int>(s.Int(19));
+  r.last_error = s.Text(20);
+  r.next_attempt_us = s.OptInt(21);
+  r.delivery_id = s.Text(22);
+  r.recipients = RecipientsFromJson(s.TextView(23));
+  r.sent_us = s.OptInt(24);
+  r.dead_us = s.OptInt(25);
+  r.digest_id = s.Text(26);
+  r.merged_ids = IdsFromJson(s.TextView(27));
+  r.assignment_ids = IdsFromJson(s.TextView(28));
+  r.roll_call_id = s.Text(29);
+  r.round_id = s.Text(30);
+  r.chase = static_cast<int>(s.Int(31));
+  r.provisional = s.Int(32) != 0;
+  r.create_us = s.Int(33);
+  r.update_us = s.Int(34);
+  return r;
+}
+
+// Binds every column of `r` in kReminderColumns order at 1..35.
+void BindReminder(Stmt& s, const ReminderRow& r) {
+  s.Bind(1, r.id)
+      .Bind(2, static_cast<int>(r.kind))
+      .Bind(3, static_cast<int>(r.state))
+      .Bind(4, r.assignment_id)
+      .Bind(5, r.slot)
+      .Bind(6, r.plan_id)
+      .Bind(7, r.task_id)
+      .Bind(8, r.unit_id)
+      .Bind(9, r.milestone_id)
+      .Bind(10, r.escalation_level)
+      .Bind(11, static_cast<int>(r.escalation_trigger))
+      .Bind(12, r.policy_id)
+      .Bind(13, r.planned_us)
+      .Bind(14, r.rule_us)
+      .Bind(15, r.send_by_us)
+      .Bind(16, r.version)
+      .Bind(17, r.assignment_version)
+      .Bind(18, static_cast<int>(r.suppression))
+      .Bind(19, r.detail)
+      .Bind(20, r.attempts)
+      .Bind(21, r.last_error)
+      .Bind(22, r.next_attempt_us)
+      .Bind(23, r.delivery_id)
+      .Bind(24, RecipientsJson(r.recipients))
+      .Bind(25, r.sent_us)
+      .Bind(26, r.dead_us)
+      .Bind(27, r.digest_id)
+      .Bind(28, IdsJson(r.merged_ids))
+      .Bind(29, IdsJson(r.assignment_ids))
+      .Bind(30, r.roll_call_id)
+      .Bind(31, r.round_id)
+      .Bind(32, r.chase)
+      .Bind(33, r.provisional ? 1 : 0)
+      .Bind(34, r.create_us)
+      .Bind(35, r.update_us);
+}
+
+std::string EnumJson(const std::vector<int>& values) { return json(values).dump(); }
+
+PendingRef ReadPending(const Stmt& s) {
+  PendingRef p;
+  p.id = s.Text(0);
+  p.version = s.Int(1);
+  p.due_us = s.Int(2);
+  p.send_by_us = s.OptInt(3);
+  return p;
+}
+
+constexpr char kPendingSelect[] =
+    "SELECT id, version, CASE WHEN state = 3 AND next_attempt_us IS NOT NULL THEN "
+    "next_attempt_us ELSE planned_us END, send_by_us FROM reminders ";
+
+int BudgetScope(const std::string& unit_id, int unit_kind) {
+  return !unit_id.empty() ? 2 : unit_kind != 0 ? 1 : 0;
+}
+
+BurdenBudget ReadBudget(const Stmt& s) {
+  BurdenBudget b;
+  b.unit_id = s.Text(0);
+  b.unit_kind = static_cast<int>(s.Int(1));
+  b.max_messages_per_working_day = static_cast<int>(s.Int(2));
+  b.update_us = s.Int(3);
+  return b;
+}
+
+class SqliteReminderTx : public ReminderWriter {
+ public:
+  explicit SqliteReminderTx(Connection& c) : c_(c) {}
+
+  absl::StatusOr<std::optional<StoredPolicy>> FindPolicy(const std::string& id) override {
+    auto s = c_.Prepare(absl::StrCat("SELECT ", kPolicyColumns, " FROM policies WHERE id = ?1"));
+    if (!s.ok()) return s.status();
+    s->Bind(1, id);
+    return CollectOne<StoredPolicy>(*s, ReadPolicy);
+  }
+
+  absl::StatusOr<std::optional<StoredPolicy>> FindPolicyByRequestId(
+      const std::string& request_id) override {
+    auto s =
+        c_.Prepare(absl::StrCat("SELECT ", kPolicyColumns, " FROM policies WHERE request_id = ?1"));
+    if (!s.ok()) return s.status();
+    s->Bind(1, request_id);
+    return CollectOne<StoredPolicy>(*s, ReadPolicy);
+  }
+
+  absl::StatusOr<std::vector<StoredPolicy>> ListPolicies(const std::string& after_id,
+                                                         int limit) override {
+    auto s = c_.Prepare(absl::StrCat("SELECT ", kPolicyColumns,
+                                     " FROM policies WHERE id > ?1 ORDER BY id LIMIT ?2"));
+    if (!s.ok()) return s.status();
+    s->Bind(1, after_id).Bind(2, static_cast<int64_t>(limit));
+    return Collect<StoredPolicy>(*s, ReadPolicy);
+  }
+
+  absl::StatusOr<int64_t> CountPlanDefaultsUsing(const std::string& policy_id) override {
+    auto s = c_.Prepare("SELECT count(*) FROM plan_defaults WHERE policy_id = ?1");
+    if (!s.ok()) return s.status();
+    s->Bind(1, policy_id);
+    auto row = s->Step();
+    if (!row.ok()) return row.status();
+    return s->Int(0);
+  }
+
+  absl::StatusOr<int64_t> CountOpenAssignmentsUsing(const std::string& policy_id) override {
+    auto s =
+        c_.Prepare("SELECT count(*) FROM assignments WHERE policy_id = ?1 AND state NOT IN (5, 7)");
+    if (!s.ok()) return s.status();
+    s->Bind(1, policy_id);
+    auto row = s->Step();
+    if (!row.ok()) return row.status();
+    return s->Int(0);
+  }
+
+  absl::StatusOr<std::vector<std::string>> PlansDefaultingTo(
+      const std::string& policy_id) override {
+    auto s = c_.Prepare("SELECT plan_id FROM plan_defaults WHERE policy_id = ?1 ORDER BY plan_id");
+    if (!s.ok()) return s.status();
+    s->Bind(1, policy_id);
+    return Collect<std::string>(*s, [](const Stmt& st) { return st.Text(0); });
+  }
+
+  absl::StatusOr<std::vector<AssignmentMirror>> OpenAssignments(const OpenAssignmentQuery& q,
+                                                                const std::string& after_id,
+                                                                int limit) override {
+    std::string sql = absl::StrCat("SELECT ", kAssignmentColumns, " FROM assignments WHERE ");
+    if (!q.policy_id.empty()) {
+      sql += "policy_id = ?1 AND";
+    } else if (!q.plan_id.empty()) {
+      sql += "plan_id = ?2 AND";
+    }
+    sql += " state NOT IN (5, 7) AND id > ?3 ORDER BY id LIMIT ?4";
+    auto s = c_.Prepare(sql);
+    if (!s.ok()) return s.status();
+    if (!q.policy_id.empty()) s->Bind(1, q.policy_id);
+    if (q.policy_id.empty() && !q.plan_id.empty()) s->Bind(2, q.plan_id);
+    s->Bind(3, after_id).Bind(4, static_cast<int64_t>(limit));
+    return Collect<AssignmentMirror>(*s, ReadAssignment);
+  }
+
+  absl::StatusOr<std::optional<PlanDefault>> FindPlanDefault(const std::string& plan_id) override {
+    auto s = c_.Prepare(
+        "SELECT plan_id, policy_id, plan_version, update_us FROM plan_defaults WHERE plan_id = ?1");
+    if (!s.ok()) return s.status();
+    s->Bind(1, plan_id);
+    return CollectOne<PlanDefault>(*s, [](const Stmt& st) {
+      return PlanDefault{st.Text(0), st.Text(1), st.Int(2), st.Int(3)};
+    });
+  }
+
+  absl::StatusOr<std::optional<AssignmentMirror>> FindAssignment(const std::string& id) override {
+    auto s =
+        c_.Prepare(absl::StrCat("SELECT ", kAssignmentColumns, " FROM assignments WHERE id = ?1"));
+    if (!s.ok()) return s.status();
+    s->Bind(1, id);
+    return CollectOne<AssignmentMirror>(*s, ReadAssignment);
+  }
+
+  absl::StatusOr<std::optional<BurdenBudget>> FindBudget(const std::string& unit_id,
+                                                         int unit_kind) override {
+    auto s = c_.Prepare(
+        "SELECT unit_id, unit_kind, max_per_day, update_us FROM burden_budgets WHERE scope = ?1 "
+        "AND unit_kind = ?2 AND unit_id = ?3");
+    if (!s.ok()) return s.status();
+    s->Bind(1, BudgetScope(unit_id, unit_kind)).Bind(2, unit_kind).Bind(3, unit_id);
+    return CollectOne<BurdenBudget>(*s, ReadBudget);
+  }
+
+  absl::StatusOr<std::vector<BurdenBudget>> ListBudgets() override {
+    auto s = c_.Prepare(
+        "SELECT unit_id, unit_kind, max_per_day, update_us FROM burden_budgets "
+        "ORDER BY scope, unit_kind, unit_id");
+    if (!s.ok()) return s.status();
+    return Collect<BurdenBudget>(*s, ReadBudget);
+  }
+
+  absl::StatusOr<int64_t> CountBudgeted(const std::string& unit_id, int64_t from_us, int64_t to_us,
+                                        const std::string& except_id) override {
+    auto s = c_.Prepare(
+        "SELECT count(*) FROM reminders WHERE unit_id = ?1 AND planned_us >= ?2 AND "
+        "planned_us < ?3 AND state IN (1, 2) AND kind != 4 AND id != ?4");
+    if (!s.ok()) return s.status();
+    s->Bind(1, unit_id).Bind(2, from_us).Bind(3, to_us).Bind(4, except_id);
+    auto row = s->Step();
+    if (!row.ok()) return row.status();
+    return s->Int(0);
+  }
+
+  absl::StatusOr<int64_t> CountOverBudget(const std::string& unit_id, int64_t from_us,
+                                          int64_t to_us) override {
+    auto s = c_.Prepare(
+        "SELECT count(*) FROM reminders WHERE unit_id = ?1 AND planned_us >= ?2 AND "
+        "planned_us < ?3 AND state = 6 AND suppression = 4");
+    if (!s.ok()) return s.status();
+    s->Bind(1, unit_id).Bind(2, from_us).Bind(3, to_us);
+    auto row = s->Step();
+    if (!row.ok()) return row.status();
+    return s->Int(0);
+  }
+
+  absl::StatusOr<std::optional<ReminderRow>> FindReminder(const std::string& id) override {
+    auto s = c_.Prepare(absl::StrCat("SELECT ", kReminderColumns, " FROM reminders WHERE id = ?1"));
+    if (!s.ok()) return s.status();
+    s->Bind(1, id);
+    return CollectOne<ReminderRow>(*s, ReadReminder);
+  }
+
+  absl::StatusOr<std::vector<ReminderRow>> FindReminders(
+      const std::vector<std::string>& ids) override {
+    auto s =
+        c_.Prepare(absl::StrCat("SELECT ", kReminderColumns,
+                                " FROM reminders WHERE id IN (SELECT value FROM json_each(?1))"));
+    if (!s.ok()) return s.status();
+    s->Bind(1, IdsJson(ids));
+    return Collect<ReminderRow>(*s, ReadReminder);
+  }
+
+  absl::StatusOr<std::vector<ReminderRow>> AssignmentReminders(
+      const std::string& assignment_id) override {
+    auto s = c_.Prepare(absl::StrCat("SELECT ", kReminderColumns,
+                                     " FROM reminders WHERE assignment_id = ?1 ORDER BY seq"));
+    if (!s.ok()) return s.status();
+    s->Bind(1, assignment_id);
+    return Collect<ReminderRow>(*s, ReadReminder);
+  }
+
+  absl::StatusOr<std::optional<ReminderRow>> FindPendingDigest(const std::string& unit_id,
+                                                               const std::string& slot,
+                                                               int64_t planned_us) override {
+    auto s = c_.Prepare(absl::StrCat(
+        "SELECT ", kReminderColumns,
+        " FROM reminders WHERE kind = 6 AND unit_id = ?1 AND slot = ?2 AND planned_us = ?3 "
+        "AND state = 1 LIMIT 1"));
+    if (!s.ok()) return s.status();
+    s->Bind(1, unit_id).Bind(2, slot).Bind(3, planned_us);
+    return CollectOne<ReminderRow>(*s, ReadReminder);
+  }
+
+  absl::StatusOr<std::vector<ReminderRow>> ListReminders(const ReminderFilter& f,
+                                                         const std::optional<TimeIdCursor>& after,
+                                                         int limit) override {
+    // The leading equality picks the index (column, planned_us, id); the rest filter on it.
+    std::string lead;
+    if (!f.assignment_id.empty()) {
+      lead = "assignment_id = ?1";
+    } else if (!f.unit_id.empty()) {
+      lead = "unit_id = ?2";
+    } else if (!f.task_id.empty()) {
+      lead = "task_id = ?4";
+    } else if (!f.plan_id.empty()) {
+      lead = "plan_id = ?3";
+    } else {
+      lead = "roll_call_id = ?5";
+    }
+    std::string sql = absl::StrCat("SELECT ", kReminderColumns, " FROM reminders WHERE ", lead);
+    if (!f.assignment_id.empty()) sql += " AND assignment_id = ?1";
+    if (!f.unit_id.empty()) sql += " AND unit_id = ?2";
+    if (!f.plan_id.empty()) sql += " AND plan_id = ?3";
+    if (!f.task_id.empty()) sql += " AND task_id = ?4";
+    if (!f.roll_call_id.empty()) sql += " AND roll_call_id = ?5";
+    if (!f.round_id.empty()) sql += " AND round_id = ?6";
+    if (!f.states.empty()) sql += " AND state IN (SELECT value FROM json_each(?7))";
+    if (!f.kinds.empty()) sql += " AND kind IN (SELECT value FROM json_each(?8))";
+    if (f.planned_after_us) sql += " AND planned_us >= ?9";
+    if (f.planned_before_us) sql += " AND planned_us < ?10";
+    if (after) sql += " AND (planned_us, id) > (?11, ?12)";
+    sql += " ORDER BY planned_us, id LIMIT ?13";
+    auto s = c_.Prepare(sql);
+    if (!s.ok()) return s.status();
+    if (!f.assignment_id.empty()) s->Bind(1, f.assignment_id);
+    if (!f.unit_id.empty()) s->Bind(2, f.unit_id);
+    if (!f.plan_id.empty()) s->Bind(3, f.plan_id);
+    if (!f.task_id.empty()) s->Bind(4, f.task_id);
+    if (!f.roll_call_id.empty()) s->Bind(5, f.roll_call_id);
+    if (!f.round_id.empty()) s->Bind(6, f.round_id);
+    if (!f.states.empty()) {
+      std::vector<int> v;
+      for (auto st : f.states) v.push_back(static_cast<int>(st));
+      s->Bind(7, EnumJson(v));
+    }
+    if (!f.kinds.empty()) {
+      std::vector<int> v;
+      for (auto k : f.kinds) v.push_back(static_cast<int>(k));
+      s->Bind(8, EnumJson(v));
+    }
+    if (f.planned_after_us) s->Bind(9, *f.planned_after_us);
+    if (f.planned_before_us) s->Bind(10, *f.planned_before_us);
+    if (after) s->Bind(11, after->time_us).Bind(12, after->id);
+    s->Bind(13, static_cast<int64_t>(limit));
+    return Collect<ReminderRow>(*s, ReadReminder);
+  }
+
+  absl::StatusOr<std::vector<ReminderRow>> ListDead(const DeadFilter& f,
+                                                    const std::optional<TimeIdCursor>& before,
+                                                    int limit) override {
+    std::string sql = absl::StrCat("SELECT ", kReminderColumns, " FROM reminders WHERE state = 4");
+    if (!f.unit_id.empty()) sql += " AND unit_id = ?1";
+    if (!f.assignment_id.empty()) sql += " AND assignment_id = ?2";
+    if (!f.plan_id.empty()) sql += " AND plan_id = ?3";
+    if (!f.kinds.empty()) sql += " AND kind IN (SELECT value FROM json_each(?4))";
+    if (f.since_us) sql += " AND dead_us >= ?5";
+    if (f.until_us) sql += " AND dead_us < ?6";
+    if (before) sql += " AND (dead_us, id) < (?7, ?8)";
+    sql += " ORDER BY dead_us DESC, id DESC LIMIT ?9";
+    auto s = c_.Prepare(sql);
+    if (!s.ok()) return s.status();
+    if (!f.unit_id.empty()) s->Bind(1, f.unit_id);
+    if (!f.assignment_id.empty()) s->Bind(2, f.assignment_id);
+    if (!f.plan_id.empty()) s->Bind(3, f.plan_id);
+    if (!f.kinds.empty()) {
+      std::vector<int> v;
+      for (auto k : f.kinds) v.push_back(static_cast<int>(k));
+      s->Bind(4, EnumJson(v));
+    }
+    if (f.since_us) s->Bind(5, *f.since_us);
+    if (f.until_us) s->Bind(6, *f.until_us);
+    if (before) s->Bind(7, before->time_us).Bind(8, before->id);
+    s->Bind(9, static_cast<int64_t>(limit));
+    return Collect<ReminderRow>(*s, ReadReminder);
+  }
+
+  absl::StatusOr<std::vector<PendingRef>> ListPending(const std::string& after_id,
+                                                      int limit) override {
+    auto s = c_.Prepare(
+        absl::StrCat(kPendingSelect, "WHERE state IN (1, 3) AND id > ?1 ORDER BY id LIMIT ?2"));
+    if (!s.ok()) return s.status();
+    s->Bind(1, after_id).Bind(2, static_cast<int64_t>(limit));
+    return Collect<PendingRef>(*s, ReadPending);
+  }
+
+  absl::StatusOr<std::vector<PendingRef>> FindPending(
+      const std::vector<std::string>& ids) override {
+    auto s = c_.Prepare(absl::StrCat(
+        kPendingSelect, "WHERE id IN (SELECT value FROM json_each(?1)) AND state IN (1, 3)"));
+    if (!s.ok()) return s.status();
+    s->Bind(1, IdsJson(ids));
+    return Collect<PendingRef>(*s, ReadPending);
+  }
+
+  absl::StatusOr<std::vector<StateCount>> CountByState() override {
+    auto s = c_.Prepare("SELECT state, count(*) FROM reminders GROUP BY state ORDER BY state");
+    if (!s.ok()) return s.status();
+    return Collect<StateCount>(*s, [](const Stmt& st) {
+      return StateCount{static_cast<ReminderState>(st.Int(0)), st.Int(1)};
+    });
+  }
+
+  absl::StatusOr<std::vector<AttemptRecord>> AttemptLog(const std::string& reminder_id,
+                                                        int limit) override {
+    auto s = c_.Prepare(
+        "SELECT reminder_id, version, attempt, outcome, error, channel, time_us, stale, "
+        "lateness_us FROM (SELECT * FROM attempts WHERE reminder_id = ?1 "
+        "ORDER BY time_us DESC, version DESC, attempt DESC LIMIT ?2) "
+        "ORDER BY time_us, version, attempt");
+    if (!s.ok()) return s.status();
+    s->Bind(1, reminder_id).Bind(2, static_cast<int64_t>(limit));
+    return Collect<AttemptRecord>(*s, [](const Stmt& st) {
+      AttemptRecord a;
+      a.reminder_id = st.Text(0);
+      a.version = st.Int(1);
+      a.attempt = static_cast<int>(st.Int(2));
+      a.outcome = static_cast<OutcomeKind>(st.Int(3));
+      a.error = st.Text(4);
+      a.channel = static_cast<int>(st.Int(5));
+      a.time_us = st.Int(6);
+      a.stale = st.Int(7) != 0;
+      a.lateness_us = st.OptInt(8);
+      return a;
+    });
+  }
+
+  absl::StatusOr<bool> AttemptExists(const std::string& reminder_id, int64_t version, int attempt,
+                                     OutcomeKind outcome) override {
+    auto s = c_.Prepare(
+        "SELECT 1 FROM attempts WHERE reminder_id = ?1 AND version = ?2 AND attempt = ?3 AND "
+        "outcome = ?4");
+    if (!s.ok()) return s.status();
+    s->Bind(1, reminder_id).Bind(2, version).Bind(3, attempt).Bind(4, static_cast<int>(outcome));
+    return s->Step();
+  }
+
+  absl::StatusOr<std::vector<int64_t>> LatenessSince(int64_t since_us) override {
+    auto s = c_.Prepare(
+        "SELECT lateness_us FROM attempts WHERE time_us >= ?1 AND lateness_us IS NOT NULL "
+        "ORDER BY lateness_us");
+    if (!s.ok()) return s.status();
+    s->Bind(1, since_us);
+    return Collect<int64_t>(*s, [](const Stmt& st) { return st.Int(0); });
+  }
+
+  absl::Status UpsertPolicy(const StoredPolicy& p) override {
+    auto s = c_.Prepare(absl::StrCat(
+        "INSERT INTO policies (", kPolicyColumns,
+        ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10) ON CONFLICT(id) DO UPDATE SET "
+        "name = excluded.name, description = excluded.description, calendar = "
+        "excluded.calendar, rules = excluded.rules, built_in = excluded.built_in, revision = "
+        "excluded.revision, update_us = excluded.update_us"));
+    if (!s.ok()) return s.status();
+    s->Bind(1, p.policy.id)
+        .Bind(2, p.policy.name)
+        .Bind(3, p.description)
+        .Bind(4, p.calendar)
+        .Bind(5, RulesJson(p.policy))
+        .Bind(6, p.built_in ? 1 : 0)
+        .Bind(7, p.revision)
+        .Bind(8, p.create_us)
+        .Bind(9, p.update_us)
+        .BindTextOrNull(10, p.request_id);
+    return s->Run();
+  }
+
+  absl::Status UpsertBudget(const BurdenBudget& b) override {
+    auto s = c_.Prepare(
+        "INSERT OR REPLACE INTO burden_budgets (scope, unit_kind, unit_id, max_per_day, "
+        "update_us) VALUES (?1, ?2, ?3, ?4, ?5)");
+    if (!s.ok()) return s.status();
+    s->Bind(1, BudgetScope(b.unit_id, b.unit_kind))
+        .Bind(2, b.unit_kind)
+        .Bind(3, b.unit_id)
+        .Bind(4, b.max_messages_per_working_day)
+        .Bind(5, b.update_us);
+    return s->Run();
+  }
+
+  absl::StatusOr<bool> DeleteBudget(const std::string& unit_id, int unit_kind) override {
+    auto s = c_.Prepare(
+        "DELETE FROM burden_budgets WHERE scope = ?1 AND unit_kind = ?2 AND unit_id = ?3");
+    if (!s.ok()) return s.status();
+    s->Bind(1, BudgetScope(unit_id, unit_kind)).Bind(2, unit_kind).Bind(3, unit_id);
+    if (auto st = s->Run(); !st.ok()) return st;
+    return s->Changes() > 0;
+  }
+
+  absl::Status DeletePolicy(const std::string& id) override {
+    auto s = c_.Prepare("DELETE FROM policies WHERE id = ?1");
+    if (!s.ok()) return s.status();
+    s->Bind(1, id);
+    return s->Run();
+  }
+
+  absl::Status UpsertPlanDefault(const PlanDefault& d) override {
+    auto s = c_.Prepare(
+        "INSERT OR REPLACE INTO plan_defaults (plan_id, policy_id, plan_version, update_us) "
+        "VALUES (?1, ?2, ?3, ?4)");
+    if (!s.ok()) return s.status();
+    s->Bind(1, d.plan_id).Bind(2, d.policy_id).Bind(3, d.plan_version).Bind(4, d.update_us);
+    return s->Run();
+  }
+
+  absl::Status UpsertAssignment(const AssignmentMirror& a) override {
+    auto s = c_.Prepare(absl::StrCat(
+        "INSERT OR REPLACE INTO assignments (", kAssignmentColumns,
+        ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17)"));
+    if (!s.ok()) return s.status();
+    s->Bind(1, a.id)
+        .Bind(2, a.version)
+        .Bind(3, a.plan_id)
+        .Bind(4, a.task_id)
+        .Bind(5, a.unit_id)
+        .Bind(6, a.role)
+        .Bind(7, static_cast<int>(a.state))
+        .Bind(8, a.policy_id)
+        .Bind(9, a.create_us)
+        .Bind(10, a.acknowledge_us)
+        .Bind(11, a.deadline_us)
+        .Bind(12, MilestonesJson(a.milestones))
+        .Bind(13, a.last_report_us)
+        .Bind(14, a.change_us)
+        .Bind(15, a.timezone)
+        .Bind(16, a.update_us)
+        .Bind(17, a.unit_kind);
+    return s->Run();
+  }
+
+  absl::Status InsertReminder(const ReminderRow& r) override {
+    auto s = c_.Prepare(absl::StrCat(
+        "INSERT INTO reminders (", kReminderColumns,
+        ", seq) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, "
+        "?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25, ?26, ?27, ?28, ?29, ?30, ?31, ?32, ?33, "
+        "?34, ?35, (SELECT coalesce(max(seq), 0) + 1 FROM reminders WHERE assignment_id = ?4))"));
+    if (!s.ok()) return s.status();
+    BindReminder(*s, r);
+    return s->Run();
+  }
+
+  absl::Status UpdateReminder(const ReminderRow& r) override {
+    auto s = c_.Prepare(
+        "UPDATE reminders SET kind = ?2, state = ?3, assignment_id = ?4, slot = ?5, plan_id = "
+        "?6, task_id = ?7, unit_id = ?8, milestone_id = ?9, escalation_level = ?10, "
+        "escalation_trigger = ?11, policy_id = ?12, planned_us = ?13, rule_us = ?14, "
+        "send_by_us = ?15, version = ?16, assignment_version = ?17, suppression = ?18, detail = "
+        "?19, attempts = ?20, last_error = ?21, next_attempt_us = ?22, delivery_id = ?23, "
+        "recipients = ?24, sent_us = ?25, dead_us = ?26, digest_id = ?27, merged_ids = ?28, "
+        "assignment_ids = ?29, roll_call_id = ?30, round_id = ?31, chase = ?32, provisional = "
+        "?33, create_us = ?34, update_us = ?35 WHERE id = ?1");
+    if (!s.ok()) return s.status();
+    BindReminder(*s, r);
+    if (auto st = s->Run(); !st.ok()) return st;
+    if (s->Changes() != 1) return absl::InternalError(absl::StrCat("no reminder row ", r.id));
+    return absl::OkStatus();
+  }
+
+  absl::Status InsertAttempt(const AttemptRecord& a) override {
+    auto s = c_.Prepare(
+        "INSERT OR IGNORE INTO attempts (reminder_id, version, attempt, outcome, error, channel, "
+        "time_us, stale, lateness_us) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)");
+    if (!s.ok()) return s.status();
+    s->Bind(1, a.reminder_id)
+        .Bind(2, a.version)
+        .Bind(3, a.attempt)
+        .Bind(4, static_cast<int>(a.outcome))
+        .Bind(5, a.error)
+        .Bind(6, a.channel)
+        .Bind(7, a.time_us)
+        .Bind(8, a.stale ? 1 : 0)
+        .Bind(9, a.lateness_us);
+    return s->Run();
+  }
+
+ private:
+  Connection& c_;
+};
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<SqliteReminderStore>> SqliteReminderStore::Open(
+    const sqlite::Options& options) {
+  auto db = sqlite::Database::Open(options, Migrations());
+  if (!db.ok()) return db.status();
+  return std::unique_ptr<SqliteReminderStore>(new SqliteReminderStore(std::move(*db)));
+}
+
+absl::Status SqliteReminderStore::Read(const std::function<absl::Status(ReminderReader&)>& fn) {
+  return db_->Read([&](Connection& c) {
+    SqliteReminderTx tx(c);
+    return fn(tx);
+  });
+}
+
+absl::Status SqliteReminderStore::Write(const std::function<absl::Status(ReminderWriter&)>& fn) {
+  return db_->Write([&](Connection& c) {
+    SqliteReminderTx tx(c);
+    return fn(tx);
+  });
+}
+
+}  // namespace duban::reminders
