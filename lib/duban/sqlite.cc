@@ -142,11 +142,15 @@ absl::StatusOr<std::unique_ptr<Database>> Database::Open(const Options& options,
 }
 
 absl::Status Database::Migrate(const std::vector<Migration>& migrations) {
-  auto stmt = writer_->Prepare("PRAGMA user_version");
-  if (!stmt.ok()) return stmt.status();
-  auto row = stmt->Step();
-  if (!row.ok()) return row.status();
-  schema_version_ = static_cast<int>(stmt->Int(0));
+  {
+    // Scoped: the statement must be reset before migrations run, or DROP TABLE/INDEX in a
+    // migration fails with "database table is locked".
+    auto stmt = writer_->Prepare("PRAGMA user_version");
+    if (!stmt.ok()) return stmt.status();
+    auto row = stmt->Step();
+    if (!row.ok()) return row.status();
+    schema_version_ = static_cast<int>(stmt->Int(0));
+  }
   int latest = migrations.empty() ? 0 : migrations.back().version;
   if (schema_version_ > latest) {
     return absl::FailedPreconditionError(absl::StrCat("database schema version ", schema_version_,

@@ -1,0 +1,254 @@
+// The duban-tasks binary as an operator runs it, next to a real duban-units binary: flags,
+// health, kill -9 durability of acknowledged writes, graceful SIGTERM.
+#include <signal.h>
+#include <sys/wait.h>
+
+#include <gtest/gtest.h>
+
+#include <absl/strings/str_cat.h>
+#include <fstream>
+#include <map>
+#include <thread>
+
+#include "duban/grpc_server.h"
+#include "duban/tasks/v1/tasks.grpc.pb.h"
+#include "duban/units/v1/units.grpc.pb.h"
+#include "fake_reminders.h"
+#include "support/child_process.h"
+#include "support/grpc_test_util.h"
+#include "support/temp_dir.h"
+
+namespace duban {
+namespace {
+
+namespace pb = ::duban::tasks::v1;
+namespace upb = ::duban::units::v1;
+using testing::BuiltBinary;
+using testing::ChildProcess;
+using testing::TempDir;
+
+std::unique_ptr<ChildProcess> StartUnits(const TempDir& dir, std::string* address) {
+  auto p = std::make_unique<ChildProcess>(
+      std::vector<std::string>{BuiltBinary("services/units/duban-units"), "--data-dir",
+                               dir.File("units"), "--log-level", "warn", "--listen", "127.0.0.1:0"},
+      dir.File("units.log"));
+  *address = p->WaitForLine("LISTENING ");
+  return p;
+}
+
+std::unique_ptr<ChildProcess> StartTasks(const TempDir& dir, const std::string& units,
+                                         std::string* address,
+                                         std::map<std::string, std::string> env = {},
+                                         const std::string& reminders = "") {
+  std::vector<std::string> argv = {BuiltBinary("services/tasks/duban-tasks"),
+                                   "--data-dir",
+                                   dir.File("tasks"),
+                                   "--units-addr",
+                                   units,
+                                   "--log-level",
+                                   "warn"};
+  if (!reminders.empty()) {
+    argv.push_back("--reminders-addr");
+    argv.push_back(reminders);
+  }
+  auto p = std::make_unique<ChildProcess>(argv, dir.File("tasks.log"), std::move(env));
+  *address = p->WaitForLine("LISTENING ");
+  return p;
+}
+
+void AddUnit(upb::UnitService::Stub& stub, const std::string& id, const std::string& parent) {
+  grpc::ClientContext ctx;
+  upb::CreateUnitRequest req;
+  req.mutable_unit()->set_id(id);
+  req.mutable_unit()->set_name("单位");
+  req.mutable_unit()->set_kind(upb::UNIT_KIND_DEPARTMENT);
+  req.mutable_unit()->set_parent_id(parent);
+  upb::Unit resp;
+  ASSERT_TRUE(stub.CreateUnit(&ctx, req, &resp).ok());
+}
+
+TEST(TasksProcess, AcknowledgedWritesSurviveKillMinus9) {
+  TempDir dir;
+  std::string units_addr;
+  auto units = StartUnits(dir, &units_addr);
+  ASSERT_FALSE(units_addr.empty());
+  auto units_stub = upb::UnitService::NewStub(MakeChannel(units_addr));
+  ASSERT_TRUE(testing::WaitForServing(MakeChannel(units_addr), ""));
+  AddUnit(*units_stub, "gd", "");
+  AddUnit(*units_stub, "gd.a", "gd");
+  AddUnit(*units_stub, "gd.b", "gd");
+
+  std::string address;
+  auto tasks = StartTasks(dir, units_addr, &address, {{"DUBAN_LISTEN", "127.0.0.1:0"}});
+  ASSERT_FALSE(address.empty());
+  auto channel = MakeChannel(address);
+  ASSERT_TRUE(testing::WaitForServing(channel, "duban.tasks.v1.TaskService"));
+  auto stub = pb::TaskService::NewStub(channel);
+  {
+    grpc::ClientContext ctx;
+    pb::CreatePlanRequest req;
+    req.mutable_plan()->set_id("p1");
+    req.mutable_plan()->set_title("方案");
+    req.mutable_plan()->set_owner_unit_id("gd");
+    req.mutable_plan()->mutable_start_date()->set_year(2026);
+    req.mutable_plan()->mutable_start_date()->set_month(1);
+    req.mutable_plan()->mutable_start_date()->set_day(1);
+    *req.mutable_plan()->mutable_end_date() = req.plan().start_date();
+    pb::Plan resp;
+    ASSERT_TRUE(stub->CreatePlan(&ctx, req, &resp).ok());
+  }
+  std::vector<std::string> acknowledged;
+  for (int i = 0; i < 20; ++i) {
+    grpc::ClientContext ctx;
+    pb::CreateTaskRequest req;
+    req.mutable_task()->set_id(absl::StrCat("t", i));
+    req.mutable_task()->set_plan_id("p1");
+    req.mutable_task()->set_title("任务");
+    req.mutable_task()->set_lead_unit_id("gd.a");
+    req.mutable_task()->add_cooperating_unit_ids("gd.b");
+    req.mutable_task()->mutable_deadline()->mutable_absolute_time()->set_seconds(1924963200);
+    req.mutable_actor()->set_id("user:1");
+    pb::Task resp;
+    ASSERT_TRUE(stub->CreateTask(&ctx, req, &resp).ok());
+    grpc::ClientContext actx;
+    pb::TransitionRequest ack;
+    ack.set_assignment_id(resp.assignments(0).assignment_id());
+    ack.mutable_actor()->set_id("user:1");
+    pb::Assignment a;
+    ASSERT_TRUE(stub->AcknowledgeAssignment(&actx, ack, &a).ok());
+    acknowledged.push_back(a.id());
+  }
+  int status = tasks->Signal(SIGKILL);
+  ASSERT_TRUE(WIFSIGNALED(status));
+
+  tasks = StartTasks(dir, units_addr, &address);
+  ASSERT_FALSE(address.empty());
+  channel = MakeChannel(address);
+  ASSERT_TRUE(testing::WaitForServing(channel, ""));
+  stub = pb::TaskService::NewStub(channel);
+  grpc::ClientContext ctx;
+  pb::BatchGetAssignmentsRequest req;
+  for (const auto& id : acknowledged) req.add_ids(id);
+  pb::BatchGetAssignmentsResponse resp;
+  ASSERT_TRUE(stub->BatchGetAssignments(&ctx, req, &resp).ok());
+  ASSERT_EQ(resp.assignments_size(), 20);
+  for (const auto& a : resp.assignments()) {
+    EXPECT_EQ(a.state(), pb::ASSIGNMENT_STATE_ACKNOWLEDGED);
+  }
+  grpc::ClientContext lctx;
+  pb::ListTasksRequest lreq;
+  lreq.set_plan_id("p1");
+  lreq.set_page_size(100);
+  pb::ListTasksResponse lresp;
+  ASSERT_TRUE(stub->ListTasks(&lctx, lreq, &lresp).ok());
+  EXPECT_EQ(lresp.tasks_size(), 20);
+}
+
+// The outbox survives kill -9: changes made while the reminders service was down reach it
+// after duban-tasks restarts, every version of every assignment, in order.
+TEST(TasksProcess, OutboxSurvivesKillMinus9AndDeliversAfterRestart) {
+  TempDir dir;
+  std::string units_addr;
+  auto units = StartUnits(dir, &units_addr);
+  ASSERT_FALSE(units_addr.empty());
+  auto units_stub = upb::UnitService::NewStub(MakeChannel(units_addr));
+  ASSERT_TRUE(testing::WaitForServing(MakeChannel(units_addr), ""));
+  AddUnit(*units_stub, "gd", "");
+  AddUnit(*units_stub, "gd.a", "gd");
+
+  tasks::testing::FakeReminders fake;
+  fake.SetDown(true);
+  ServerOptions so;
+  so.handler_threads = 2;
+  so.shutdown_grace = std::chrono::milliseconds(100);
+  so.log_rpcs = false;
+  auto reminders = GrpcServer::Start(so, {&fake});
+  ASSERT_TRUE(reminders.ok());
+
+  std::string address;
+  auto tasks = StartTasks(dir, units_addr, &address, {{"DUBAN_LISTEN", "127.0.0.1:0"}},
+                          (*reminders)->address());
+  ASSERT_FALSE(address.empty());
+  auto channel = MakeChannel(address);
+  ASSERT_TRUE(testing::WaitForServing(channel, ""));
+  auto stub = pb::TaskService::NewStub(channel);
+  {
+    grpc::ClientContext ctx;
+    pb::CreatePlanRequest req;
+    req.mutable_plan()->set_id("p1");
+    req.mutable_plan()->set_title("方案");
+    req.mutable_plan()->set_owner_unit_id("gd");
+    req.mutable_plan()->mutable_start_date()->set_year(2026);
+    req.mutable_plan()->mutable_start_date()->set_month(1);
+    req.mutable_plan()->mutable_start_date()->set_day(1);
+    *req.mutable_plan()->mutable_end_date() = req.plan().start_date();
+    pb::Plan resp;
+    ASSERT_TRUE(stub->CreatePlan(&ctx, req, &resp).ok());
+  }
+  std::map<std::string, std::vector<int64_t>> expected;
+  for (int i = 0; i < 10; ++i) {
+    grpc::ClientContext ctx;
+    pb::CreateTaskRequest req;
+    req.mutable_task()->set_plan_id("p1");
+    req.mutable_task()->set_title("任务");
+    req.mutable_task()->set_lead_unit_id("gd.a");
+    req.mutable_task()->mutable_deadline()->mutable_absolute_time()->set_seconds(1924963200);
+    req.mutable_actor()->set_id("user:1");
+    pb::Task resp;
+    ASSERT_TRUE(stub->CreateTask(&ctx, req, &resp).ok());
+    grpc::ClientContext actx;
+    pb::TransitionRequest ack;
+    ack.set_assignment_id(resp.assignments(0).assignment_id());
+    ack.mutable_actor()->set_id("user:1");
+    pb::Assignment a;
+    ASSERT_TRUE(stub->AcknowledgeAssignment(&actx, ack, &a).ok());
+    expected[a.id()] = {1, 2};
+  }
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  EXPECT_TRUE(fake.received().empty());
+  ASSERT_TRUE(WIFSIGNALED(tasks->Signal(SIGKILL)));
+
+  fake.SetDown(false);
+  tasks = StartTasks(dir, units_addr, &address, {{"DUBAN_LISTEN", "127.0.0.1:0"}},
+                     (*reminders)->address());
+  ASSERT_FALSE(address.empty());
+  std::map<std::string, std::vector<int64_t>> got;
+  for (int i = 0; i < 500 && got != expected; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    got.clear();
+    for (const auto& r : fake.received()) got[r.key].push_back(r.version);
+  }
+  EXPECT_EQ(got, expected);
+  (*reminders)->Shutdown();
+}
+
+TEST(TasksProcess, SigtermShutsDownGracefully) {
+  TempDir dir;
+  std::string units_addr = "127.0.0.1:1";  // not needed to start
+  std::string address;
+  auto tasks = StartTasks(dir, units_addr, &address,
+                          {{"DUBAN_LISTEN", "127.0.0.1:0"}, {"DUBAN_SHUTDOWN_GRACE_MS", "2000"}});
+  ASSERT_FALSE(address.empty());
+  ASSERT_TRUE(testing::WaitForServing(MakeChannel(address), ""));
+  tasks->Signal(SIGTERM, /*wait=*/false);
+  int status = tasks->Wait(std::chrono::seconds(5));
+  ASSERT_NE(status, -1) << "did not exit within 5 s of SIGTERM";
+  EXPECT_TRUE(WIFEXITED(status));
+  EXPECT_EQ(WEXITSTATUS(status), 0);
+}
+
+TEST(TasksProcess, MissingUnitsAddressExitsNamingTheFlag) {
+  TempDir dir;
+  std::string err = dir.File("err.log");
+  ChildProcess p({BuiltBinary("services/tasks/duban-tasks"), "--data-dir", dir.File("d")}, err);
+  int status = p.Wait(std::chrono::seconds(10));
+  ASSERT_NE(status, -1);
+  EXPECT_TRUE(WIFEXITED(status));
+  EXPECT_EQ(WEXITSTATUS(status), 2);
+  std::ifstream in(err);
+  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  EXPECT_NE(text.find("--units-addr"), std::string::npos) << text;
+}
+
+}  // namespace
+}  // namespace duban
