@@ -83,6 +83,27 @@ class Stmt {
   sqlite3_stmt* stmt_;
 };
 
+// Steps `stmt` to the end, turning each row into a T with `read(stmt)`.
+template <typename T, typename ReadFn>
+absl::StatusOr<std::vector<T>> Collect(Stmt& stmt, ReadFn read) {
+  std::vector<T> out;
+  for (;;) {
+    auto row = stmt.Step();
+    if (!row.ok()) return row.status();
+    if (!*row) return out;
+    out.push_back(read(stmt));
+  }
+}
+
+// The first row as a T, or nullopt when there is none.
+template <typename T, typename ReadFn>
+absl::StatusOr<std::optional<T>> CollectOne(Stmt& stmt, ReadFn read) {
+  auto row = stmt.Step();
+  if (!row.ok()) return row.status();
+  if (!*row) return std::optional<T>();
+  return std::optional<T>(read(stmt));
+}
+
 struct Options {
   std::string path;
   // "FULL" (default) or "NORMAL" (survives a process crash, may lose the last commits on

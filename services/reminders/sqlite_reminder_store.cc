@@ -244,24 +244,8 @@ void RulesFromJson(absl::string_view text, Policy& p) {
 
 // ---- row readers ----
 
-template <typename T, typename ReadFn>
-absl::StatusOr<std::vector<T>> Collect(Stmt& stmt, ReadFn read) {
-  std::vector<T> out;
-  for (;;) {
-    auto row = stmt.Step();
-    if (!row.ok()) return row.status();
-    if (!*row) return out;
-    out.push_back(read(stmt));
-  }
-}
-
-template <typename T, typename ReadFn>
-absl::StatusOr<std::optional<T>> CollectOne(Stmt& stmt, ReadFn read) {
-  auto row = stmt.Step();
-  if (!row.ok()) return row.status();
-  if (!*row) return std::optional<T>();
-  return std::optional<T>(read(stmt));
-}
+using sqlite::Collect;
+using sqlite::CollectOne;
 
 constexpr char kPolicyColumns[] =
     "id, name, description, calendar, rules, built_in, revision, create_us, update_us, "

@@ -629,24 +629,8 @@ ExtensionRequest ReadExtension(const Stmt& s) {
   return e;
 }
 
-template <typename T, typename ReadFn>
-absl::StatusOr<std::vector<T>> Collect(Stmt& stmt, ReadFn read) {
-  std::vector<T> out;
-  for (;;) {
-    auto row = stmt.Step();
-    if (!row.ok()) return row.status();
-    if (!*row) return out;
-    out.push_back(read(stmt));
-  }
-}
-
-template <typename T, typename ReadFn>
-absl::StatusOr<std::optional<T>> CollectOne(Stmt& stmt, ReadFn read) {
-  auto row = stmt.Step();
-  if (!row.ok()) return row.status();
-  if (!*row) return std::optional<T>();
-  return std::optional<T>(read(stmt));
-}
+using sqlite::Collect;
+using sqlite::CollectOne;
 
 class SqliteTaskTx : public TaskWriter {
  public:
