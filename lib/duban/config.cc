@@ -132,7 +132,7 @@ ProcessConfig ParseProcessConfigOrExit(const ProcessSpec& spec, int argc, char**
   c.listen = spec.default_listen;
   c.data_dir = spec.default_data_dir;
   c.log_level = "info";
-  c.handler_threads = 16;
+  c.handler_threads = 64;
   c.shutdown_grace_ms = 10000;
   c.sqlite_synchronous = "FULL";
 

@@ -15,7 +15,7 @@ namespace duban {
 struct ServerOptions {
   std::string listen = "127.0.0.1:0";
   // Bounds the synchronous handler threads: handlers block on SQLite or hiredis.
-  int handler_threads = 16;
+  int handler_threads = 64;
   std::chrono::milliseconds shutdown_grace{10000};
   // Fully-qualified service names reported SERVING by grpc.health.v1 once started.
   std::vector<std::string> health_services;

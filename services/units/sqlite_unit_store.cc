@@ -158,8 +158,13 @@ class SqliteUnitTx : public UnitWriter {
   absl::StatusOr<std::vector<Unit>> ListUnits(const UnitFilter& f, const std::string& after_path,
                                               int limit) override {
     // The SQL text depends only on which filters are present, so each shape is prepared once.
-    std::string sql = absl::StrCat("SELECT ", kUnitColumns, " FROM units WHERE path > ?1");
-    if (!f.subtree_path.empty()) sql += " AND path >= ?2 AND path < ?3";
+    // One lower bound only: SQLite ranges an index on a single lower bound, so with both
+    // "path > cursor" and "path >= subtree" it would scan from the first of them.
+    bool from_subtree_root =
+        !f.subtree_path.empty() && (after_path.empty() || after_path < f.subtree_path);
+    std::string sql = absl::StrCat("SELECT ", kUnitColumns, " FROM units WHERE path ",
+                                   from_subtree_root ? ">=" : ">", " ?1");
+    if (!f.subtree_path.empty()) sql += " AND path < ?3";
     if (!f.parent_id.empty()) sql += " AND parent_id = ?4";
     if (f.roots_only) sql += " AND parent_id IS NULL";
     if (!f.include_archived) sql += " AND archived = 0";
@@ -170,10 +175,8 @@ class SqliteUnitTx : public UnitWriter {
     sql += " ORDER BY path LIMIT ?7";
     auto s = c_.Prepare(sql);
     if (!s.ok()) return s.status();
-    s->Bind(1, after_path);
-    if (!f.subtree_path.empty()) {
-      s->Bind(2, f.subtree_path).Bind(3, PathUpperBound(f.subtree_path));
-    }
+    s->Bind(1, from_subtree_root ? f.subtree_path : after_path);
+    if (!f.subtree_path.empty()) s->Bind(3, PathUpperBound(f.subtree_path));
     if (!f.parent_id.empty()) s->Bind(4, f.parent_id);
     if (!f.kinds.empty()) {
       std::vector<std::string> kinds;
