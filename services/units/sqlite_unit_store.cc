@@ -4,6 +4,9 @@
 #include <absl/strings/str_join.h>
 #include <absl/strings/str_split.h>
 
+#include <algorithm>
+#include <tuple>
+
 namespace duban::units {
 namespace {
 
@@ -155,6 +158,22 @@ class SqliteUnitTx : public UnitWriter {
     return Collect<Unit>(*s, ReadUnit);
   }
 
+  absl::StatusOr<absl::flat_hash_map<std::string, std::string>> FindUnitPaths(
+      const std::vector<std::string>& ids) override {
+    auto s = c_.Prepare("SELECT id, path FROM units WHERE id IN (SELECT value FROM json_each(?1))");
+    if (!s.ok()) return s.status();
+    s->Bind(1, JsonArray(ids));
+    absl::flat_hash_map<std::string, std::string> paths;
+    paths.reserve(ids.size());
+    for (;;) {
+      auto row = s->Step();
+      if (!row.ok()) return row.status();
+      if (!*row) break;
+      paths.emplace(s->Text(0), s->Text(1));
+    }
+    return paths;
+  }
+
   absl::StatusOr<std::vector<Unit>> ListUnits(const UnitFilter& f, const std::string& after_path,
                                               int limit) override {
     // The SQL text depends only on which filters are present, so each shape is prepared once.
@@ -257,11 +276,17 @@ class SqliteUnitTx : public UnitWriter {
     auto s = c_.Prepare(
         absl::StrCat("SELECT ", kContactColumns,
                      " FROM contacts WHERE unit_id IN (SELECT value FROM json_each(?1))"
-                     " AND valid_from_us <= ?2 AND (valid_to_us IS NULL OR valid_to_us > ?2)"
-                     " ORDER BY unit_id, role, id"));
+                     " AND valid_from_us <= ?2 AND (valid_to_us IS NULL OR valid_to_us > ?2)"));
     if (!s.ok()) return s.status();
     s->Bind(1, JsonArray(unit_ids)).Bind(2, at_us);
-    return Collect<Contact>(*s, ReadContact);
+    auto contacts = Collect<Contact>(*s, ReadContact);
+    if (!contacts.ok()) return contacts.status();
+    // Sorted here rather than with ORDER BY: SQLite's sorter over the json_each join cost a
+    // third of ResolveRecipients' time in profiles; the result is a few rows per unit.
+    std::sort(contacts->begin(), contacts->end(), [](const Contact& a, const Contact& b) {
+      return std::tie(a.unit_id, a.role, a.id) < std::tie(b.unit_id, b.role, b.id);
+    });
+    return contacts;
   }
 
   absl::Status InsertUnit(const Unit& u) override {

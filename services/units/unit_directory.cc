@@ -988,10 +988,8 @@ absl::StatusOr<std::vector<Resolution>> UnitDirectory::ResolveRecipients(
     for (const auto& q : queries) {
       if (unique.insert(q.unit_id).second) ids.push_back(q.unit_id);
     }
-    auto units = tx.FindUnits(ids);
-    if (!units.ok()) return units.status();
-    absl::flat_hash_map<std::string, const Unit*> by_id;
-    for (const auto& u : *units) by_id[u.id] = &u;
+    auto paths = tx.FindUnitPaths(ids);
+    if (!paths.ok()) return paths.status();
 
     // Which unit's contacts each query needs.
     std::vector<std::string> targets;
@@ -1000,8 +998,8 @@ absl::StatusOr<std::vector<Resolution>> UnitDirectory::ResolveRecipients(
       Resolution& r = out[i];
       r.unit_id = queries[i].unit_id;
       r.level = queries[i].level;
-      auto it = by_id.find(r.unit_id);
-      if (it == by_id.end()) {
+      auto it = paths->find(r.unit_id);
+      if (it == paths->end()) {
         r.unit_not_found = true;
         r.reason = "unit not found";
         continue;
@@ -1009,7 +1007,7 @@ absl::StatusOr<std::vector<Resolution>> UnitDirectory::ResolveRecipients(
       if (r.level <= 1) {
         r.resolved_unit_id = r.unit_id;
       } else {
-        std::vector<std::string> chain = PathIds(it->second->path);  // root ... self
+        std::vector<std::string> chain = PathIds(it->second);  // root ... self
         int up = r.level - 1;
         int idx = static_cast<int>(chain.size()) - 1 - up;
         if (idx < 0) {

@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include <absl/container/flat_hash_map.h>
 #include <absl/status/status.h>
 #include <absl/status/statusor.h>
 
@@ -36,6 +37,10 @@ class UnitReader {
   virtual absl::StatusOr<std::optional<Unit>> FindUnitByRequestId(const std::string& rid) = 0;
   // Units whose id is in `ids`, in no particular order.
   virtual absl::StatusOr<std::vector<Unit>> FindUnits(const std::vector<std::string>& ids) = 0;
+  // The materialized paths of the units whose id is in `ids` (id → path), for callers that
+  // only walk the tree: a fraction of FindUnits' cost per unit.
+  virtual absl::StatusOr<absl::flat_hash_map<std::string, std::string>> FindUnitPaths(
+      const std::vector<std::string>& ids) = 0;
   // Units matching `filter` with path > after_path, in path order, at most `limit`.
   virtual absl::StatusOr<std::vector<Unit>> ListUnits(const UnitFilter& filter,
                                                       const std::string& after_path, int limit) = 0;
