@@ -37,4 +37,32 @@ absl::StatusOr<std::vector<UnitInfo>> GrpcUnitClient::BatchGetUnits(
   return out;
 }
 
+absl::StatusOr<std::vector<UnitInfo>> GrpcUnitClient::ListSubtree(const std::string& root_id) {
+  std::vector<UnitInfo> out;
+  std::string token;
+  do {
+    upb::ListUnitsRequest req;
+    req.set_page_size(1000);
+    req.set_page_token(token);
+    req.set_subtree_of(root_id);
+    upb::ListUnitsResponse resp;
+    grpc::ClientContext ctx;
+    ctx.set_deadline(std::chrono::system_clock::now() + timeout_);
+    grpc::Status s = stub_->ListUnits(&ctx, req, &resp);
+    if (s.error_code() == grpc::StatusCode::NOT_FOUND) {
+      return absl::NotFoundError(absl::StrCat("unit \"", root_id, "\" not found"));
+    }
+    if (!s.ok()) {
+      spdlog::warn("unit service ListUnits failed: {} {}", static_cast<int>(s.error_code()),
+                   s.error_message());
+      return absl::UnavailableError("unit service is unavailable; try again later");
+    }
+    for (const auto& u : resp.units()) {
+      out.push_back({u.id(), u.timezone(), static_cast<int>(u.kind())});
+    }
+    token = resp.next_page_token();
+  } while (!token.empty());
+  return out;
+}
+
 }  // namespace duban::reminders

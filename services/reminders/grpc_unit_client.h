@@ -16,6 +16,7 @@ class GrpcUnitClient : public UnitClient {
   GrpcUnitClient(std::shared_ptr<grpc::Channel> channel,
                  std::chrono::milliseconds timeout = std::chrono::seconds(5));
   absl::StatusOr<std::vector<UnitInfo>> BatchGetUnits(const std::vector<std::string>& ids) override;
+  absl::StatusOr<std::vector<UnitInfo>> ListSubtree(const std::string& root_id) override;
 
  private:
   std::unique_ptr<::duban::units::v1::UnitService::Stub> stub_;

@@ -14,6 +14,7 @@
 #include "grpc_unit_client.h"
 #include "reminder_grpc_service.h"
 #include "reminder_ledger.h"
+#include "rollcall_ticker.h"
 #include "sqlite_reminder_store.h"
 
 int main(int argc, char** argv) {
@@ -77,6 +78,9 @@ int main(int argc, char** argv) {
     }
   });
   ledger.StartBackground();
+  // Starts due roll-call rounds and chases; the first tick catches up after a restart.
+  duban::reminders::RollCallTicker rollcalls(ledger);
+  rollcalls.Start();
   spdlog::info("duban-reminders serving on {} (database {}, redis {})", (*server)->address(),
                db_options.path, config.redis);
   std::printf("LISTENING %s\n", (*server)->address().c_str());
@@ -86,6 +90,7 @@ int main(int argc, char** argv) {
   spdlog::info("signal {} received; draining", sig);
   (*server)->Shutdown();
   startup_reconcile.join();
+  rollcalls.Stop();
   ledger.StopBackground();
   spdlog::info("stopped");
   return 0;

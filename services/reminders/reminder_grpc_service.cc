@@ -197,6 +197,111 @@ grpc::Status ReminderGrpcService::PreviewSchedule(grpc::ServerContext*,
   return grpc::Status::OK;
 }
 
+// ---------------------------------------------------------------- roll-calls
+
+grpc::Status ReminderGrpcService::CreateRollCall(grpc::ServerContext*,
+                                                 const pb::CreateRollCallRequest* req,
+                                                 pb::RollCall* resp) {
+  FieldViolations v;
+  RollCall rc = RollCallFromProto(req->roll_call(), "roll_call.", v);
+  if (!v.empty()) return ToGrpcStatus(v.ToStatus());
+  auto created = ledger_.CreateRollCall(std::move(rc), req->request_id());
+  if (!created.ok()) return ToGrpcStatus(created.status());
+  reminders::ToProto(*created, resp);
+  return grpc::Status::OK;
+}
+
+grpc::Status ReminderGrpcService::GetRollCall(grpc::ServerContext*,
+                                              const pb::GetRollCallRequest* req,
+                                              pb::RollCall* resp) {
+  auto found = ledger_.GetRollCall(req->id());
+  if (!found.ok()) return ToGrpcStatus(found.status());
+  reminders::ToProto(*found, resp);
+  return grpc::Status::OK;
+}
+
+grpc::Status ReminderGrpcService::ListRollCalls(grpc::ServerContext*,
+                                                const pb::ListRollCallsRequest* req,
+                                                pb::ListRollCallsResponse* resp) {
+  RollCallFilter f;
+  f.plan_id = req->plan_id();
+  f.root_unit_id = req->root_unit_id();
+  f.include_paused = req->include_paused();
+  auto page = ledger_.ListRollCalls(f, req->page_size(), req->page_token());
+  if (!page.ok()) return ToGrpcStatus(page.status());
+  for (const auto& rc : page->roll_calls) reminders::ToProto(rc, resp->add_roll_calls());
+  resp->set_next_page_token(page->next_page_token);
+  return grpc::Status::OK;
+}
+
+grpc::Status ReminderGrpcService::UpdateRollCall(grpc::ServerContext*,
+                                                 const pb::UpdateRollCallRequest* req,
+                                                 pb::RollCall* resp) {
+  FieldViolations v;
+  RollCall rc = RollCallFromProto(req->roll_call(), "roll_call.", v);
+  if (!v.empty()) return ToGrpcStatus(v.ToStatus());
+  std::vector<std::string> mask(req->update_mask().paths().begin(),
+                                req->update_mask().paths().end());
+  auto updated = ledger_.UpdateRollCall(rc, mask, req->etag());
+  if (!updated.ok()) return ToGrpcStatus(updated.status());
+  reminders::ToProto(*updated, resp);
+  return grpc::Status::OK;
+}
+
+grpc::Status ReminderGrpcService::PauseRollCall(grpc::ServerContext*,
+                                                const pb::PauseRollCallRequest* req,
+                                                pb::RollCall* resp) {
+  auto rc = ledger_.PauseRollCall(req->id(), req->etag());
+  if (!rc.ok()) return ToGrpcStatus(rc.status());
+  reminders::ToProto(*rc, resp);
+  return grpc::Status::OK;
+}
+
+grpc::Status ReminderGrpcService::ResumeRollCall(grpc::ServerContext*,
+                                                 const pb::ResumeRollCallRequest* req,
+                                                 pb::RollCall* resp) {
+  auto rc = ledger_.ResumeRollCall(req->id(), req->etag());
+  if (!rc.ok()) return ToGrpcStatus(rc.status());
+  reminders::ToProto(*rc, resp);
+  return grpc::Status::OK;
+}
+
+grpc::Status ReminderGrpcService::DeleteRollCall(grpc::ServerContext*,
+                                                 const pb::DeleteRollCallRequest* req,
+                                                 pb::DeleteRollCallResponse*) {
+  return ToGrpcStatus(ledger_.DeleteRollCall(req->id(), req->etag()));
+}
+
+grpc::Status ReminderGrpcService::StartRollCallRound(grpc::ServerContext*,
+                                                     const pb::StartRollCallRoundRequest* req,
+                                                     pb::RollCallRound* resp) {
+  auto round = ledger_.StartRollCallRound(req->id(), req->request_id());
+  if (!round.ok()) return ToGrpcStatus(round.status());
+  reminders::ToProto(*round, resp);
+  return grpc::Status::OK;
+}
+
+grpc::Status ReminderGrpcService::ListRollCallRounds(grpc::ServerContext*,
+                                                     const pb::ListRollCallRoundsRequest* req,
+                                                     pb::ListRollCallRoundsResponse* resp) {
+  auto page = ledger_.ListRollCallRounds(req->roll_call_id(), req->page_size(), req->page_token());
+  if (!page.ok()) return ToGrpcStatus(page.status());
+  for (const auto& r : page->rounds) reminders::ToProto(r, resp->add_rounds());
+  resp->set_next_page_token(page->next_page_token);
+  return grpc::Status::OK;
+}
+
+grpc::Status ReminderGrpcService::ListRollCallRoundUnits(
+    grpc::ServerContext*, const pb::ListRollCallRoundUnitsRequest* req,
+    pb::ListRollCallRoundUnitsResponse* resp) {
+  auto page = ledger_.ListRollCallRoundUnits(req->round_id(), req->not_reported_only(),
+                                             req->page_size(), req->page_token());
+  if (!page.ok()) return ToGrpcStatus(page.status());
+  for (const auto& u : page->units) reminders::ToProto(u, resp->add_units());
+  resp->set_next_page_token(page->next_page_token);
+  return grpc::Status::OK;
+}
+
 // ---------------------------------------------------------------- burden budget
 
 namespace {

@@ -32,6 +32,29 @@ class ReminderGrpcService final : public pb::ReminderService::Service {
   grpc::Status PreviewSchedule(grpc::ServerContext*, const pb::PreviewScheduleRequest*,
                                pb::PreviewScheduleResponse*) override;
 
+  // Roll-calls.
+  grpc::Status CreateRollCall(grpc::ServerContext*, const pb::CreateRollCallRequest*,
+                              pb::RollCall*) override;
+  grpc::Status GetRollCall(grpc::ServerContext*, const pb::GetRollCallRequest*,
+                           pb::RollCall*) override;
+  grpc::Status ListRollCalls(grpc::ServerContext*, const pb::ListRollCallsRequest*,
+                             pb::ListRollCallsResponse*) override;
+  grpc::Status UpdateRollCall(grpc::ServerContext*, const pb::UpdateRollCallRequest*,
+                              pb::RollCall*) override;
+  grpc::Status PauseRollCall(grpc::ServerContext*, const pb::PauseRollCallRequest*,
+                             pb::RollCall*) override;
+  grpc::Status ResumeRollCall(grpc::ServerContext*, const pb::ResumeRollCallRequest*,
+                              pb::RollCall*) override;
+  grpc::Status DeleteRollCall(grpc::ServerContext*, const pb::DeleteRollCallRequest*,
+                              pb::DeleteRollCallResponse*) override;
+  grpc::Status StartRollCallRound(grpc::ServerContext*, const pb::StartRollCallRoundRequest*,
+                                  pb::RollCallRound*) override;
+  grpc::Status ListRollCallRounds(grpc::ServerContext*, const pb::ListRollCallRoundsRequest*,
+                                  pb::ListRollCallRoundsResponse*) override;
+  grpc::Status ListRollCallRoundUnits(grpc::ServerContext*,
+                                      const pb::ListRollCallRoundUnitsRequest*,
+                                      pb::ListRollCallRoundUnitsResponse*) override;
+
   // Burden budget.
   grpc::Status SetBurdenBudget(grpc::ServerContext*, const pb::SetBurdenBudgetRequest*,
                                pb::BurdenBudget*) override;

@@ -174,6 +174,45 @@ struct BurdenUsage {
 
 // The etag of a policy: its revision in decimal.
 std::string PolicyEtag(const StoredPolicy& p);
+// The etag of a roll-call: its revision in decimal.
+std::string RollCallEtag(const RollCall& rc);
+
+struct RollCallPage {
+  std::vector<RollCall> roll_calls;
+  std::string next_page_token;
+};
+
+// A round with the counts derived from its units and the assignment mirror.
+struct RoundView {
+  RollCallRound round;
+  int64_t units_called = 0;
+  int64_t units_reported = 0;
+  int64_t units_chased = 0;
+  int64_t chases_sent = 0;
+};
+
+struct RoundPage {
+  std::vector<RoundView> rounds;
+  std::string next_page_token;
+};
+
+struct RoundUnitView {
+  RoundUnit unit;
+  int assignments_reported = 0;
+  bool reported = false;
+};
+
+struct RoundUnitPage {
+  std::vector<RoundUnitView> units;
+  std::string next_page_token;
+};
+
+// What one tick of the roll-call ticker did.
+struct RollCallTickReport {
+  int rounds_started = 0;
+  int chase_waves = 0;
+  int chases_sent = 0;
+};
 
 struct LedgerOptions {
   // How often the background loop retries a Redis re-sync after a failed upsert.
@@ -232,6 +271,29 @@ class ReminderLedger {
   absl::StatusOr<std::vector<BurdenUsage>> GetBurdenUsage(const std::vector<std::string>& ids,
                                                           std::optional<absl::CivilDay> date);
 
+  // ---- roll-calls (reminder_ledger_rollcalls.cc) ----
+  absl::StatusOr<RollCall> CreateRollCall(RollCall rc, const std::string& request_id);
+  absl::StatusOr<RollCall> GetRollCall(const std::string& id);
+  absl::StatusOr<RollCallPage> ListRollCalls(const RollCallFilter& f, int32_t page_size,
+                                             const std::string& page_token);
+  absl::StatusOr<RollCall> UpdateRollCall(const RollCall& rc, const std::vector<std::string>& mask,
+                                          const std::string& etag);
+  absl::StatusOr<RollCall> PauseRollCall(const std::string& id, const std::string& etag);
+  absl::StatusOr<RollCall> ResumeRollCall(const std::string& id, const std::string& etag);
+  absl::Status DeleteRollCall(const std::string& id, const std::string& etag);
+  absl::StatusOr<RoundView> StartRollCallRound(const std::string& id,
+                                               const std::string& request_id);
+  absl::StatusOr<RoundPage> ListRollCallRounds(const std::string& roll_call_id, int32_t page_size,
+                                               const std::string& page_token);
+  absl::StatusOr<RoundUnitPage> ListRollCallRoundUnits(const std::string& round_id,
+                                                       bool not_reported_only, int32_t page_size,
+                                                       const std::string& page_token);
+  // Starts every due scheduled round and sends every due chase (the ticker's work). Safe to
+  // run concurrently and after a restart: a round is started once per (roll-call, number) and
+  // a chase once per (round, unit, chase number), each in the transaction that moves the
+  // schedule on.
+  absl::StatusOr<RollCallTickReport> RunDueRollCalls();
+
   // ---- ledger ----
   absl::StatusOr<std::pair<ReminderRow, std::vector<AttemptRecord>>> GetReminder(
       const std::string& id);
@@ -283,6 +345,23 @@ class ReminderLedger {
   absl::Status ApplyBudget(ReminderWriter& w, const AssignmentMirror& a, absl::TimeZone tz,
                            const Policy& policy, absl::Time now, ReminderRow& row, QueueOps& ops);
   void Push(QueueOps& ops);
+  // Roll-call rounds (reminder_ledger_rollcalls.cc). Opens round `number` of `rc` at `start`
+  // for the units of `subtree`, closing the previous open round.
+  absl::StatusOr<RollCallRound> OpenRound(ReminderWriter& w, RollCall& rc,
+                                          const std::vector<UnitInfo>& subtree, absl::Time start,
+                                          const std::string& request_id, absl::Time now,
+                                          QueueOps& ops);
+  // Cancels the pending ROLLCALL rows of a roll-call (of one round when round_id is set).
+  absl::Status CancelRollCallPending(ReminderWriter& w, const std::string& roll_call_id,
+                                     const std::string& round_id, const std::string& detail,
+                                     absl::Time now, QueueOps& ops);
+  // Closes a round and cancels its pending ROLLCALL rows.
+  absl::Status CloseRound(ReminderWriter& w, RollCallRound& round, const std::string& detail,
+                          absl::Time now, QueueOps& ops);
+  // Sends the round's next chase wave to units with assignments still without a report.
+  absl::StatusOr<int> ChaseRound(ReminderWriter& w, RollCallRound& round, absl::Time now,
+                                 QueueOps& ops);
+  absl::StatusOr<RoundView> ViewRound(ReminderReader& r, const RollCallRound& round);
   absl::StatusOr<ReconcileReport> ReconcileLocked(bool dry_run);
   void BackgroundLoop();
 

@@ -286,4 +286,112 @@ DeliveryReport FromProto(const pb::DeliveryOutcome& o) {
   return d;
 }
 
+// ---------------------------------------------------------------- roll-calls
+
+namespace {
+
+std::optional<absl::Duration> RoundTimeFromProto(bool has, const pb::TimeOfDay& t,
+                                                 const std::string& field, FieldViolations& v) {
+  if (!has) return std::nullopt;  // "required" is the ledger's violation
+  if (t.hours() < 0 || t.hours() > 23 || t.minutes() < 0 || t.minutes() > 59) {
+    v.Add(field, "hours 0-23 and minutes 0-59");
+    return absl::ZeroDuration();
+  }
+  return absl::Hours(t.hours()) + absl::Minutes(t.minutes());
+}
+
+}  // namespace
+
+RollCall RollCallFromProto(const pb::RollCall& in, const std::string& prefix, FieldViolations& v) {
+  RollCall rc;
+  rc.id = in.id();
+  rc.name = in.name();
+  rc.plan_id = in.plan_id();
+  rc.root_unit_id = in.root_unit_id();
+  rc.task_id = in.task_id();
+  rc.chase_after_working_days = in.chase_after_working_days();
+  rc.max_chases = in.max_chases();
+  RollCallSchedule& s = rc.schedule;
+  if (in.has_weekly()) {
+    s.type = RollCallSchedule::Type::kWeekly;
+    for (int d : in.weekly().days()) s.weekdays.push_back(d);
+    s.time =
+        RoundTimeFromProto(in.weekly().has_time(), in.weekly().time(), prefix + "weekly.time", v);
+  } else if (in.has_every_working_days()) {
+    const auto& e = in.every_working_days();
+    s.type = RollCallSchedule::Type::kWorkingDays;
+    s.every_working_days = e.every_working_days();
+    s.time = RoundTimeFromProto(e.has_time(), e.time(), prefix + "every_working_days.time", v);
+    if (e.has_start_date()) {
+      const auto& d = e.start_date();
+      absl::CivilDay day(d.year(), d.month(), d.day());
+      if (d.year() < 1970 || d.year() > 9999 || day.year() != d.year() ||
+          day.month() != d.month() || day.day() != d.day()) {
+        v.Add(prefix + "every_working_days.start_date", "not a valid date in 1970-9999");
+      } else {
+        s.start_date = day;
+      }
+    }
+  }
+  return rc;
+}
+
+void ToProto(const RollCall& rc, pb::RollCall* out) {
+  out->set_id(rc.id);
+  out->set_name(rc.name);
+  out->set_plan_id(rc.plan_id);
+  out->set_root_unit_id(rc.root_unit_id);
+  out->set_task_id(rc.task_id);
+  const RollCallSchedule& s = rc.schedule;
+  const absl::Duration time = s.time.value_or(absl::ZeroDuration());
+  if (s.type == RollCallSchedule::Type::kWeekly) {
+    auto* w = out->mutable_weekly();
+    for (int d : s.weekdays) w->add_days(static_cast<pb::Weekday>(d));
+    TimeOfDayToProto(time, w->mutable_time());
+  } else if (s.type == RollCallSchedule::Type::kWorkingDays) {
+    auto* e = out->mutable_every_working_days();
+    e->set_every_working_days(s.every_working_days);
+    if (s.start_date) {
+      e->mutable_start_date()->set_year(static_cast<int32_t>(s.start_date->year()));
+      e->mutable_start_date()->set_month(s.start_date->month());
+      e->mutable_start_date()->set_day(s.start_date->day());
+    }
+    TimeOfDayToProto(time, e->mutable_time());
+  }
+  out->set_chase_after_working_days(rc.chase_after_working_days);
+  out->set_max_chases(rc.max_chases);
+  out->set_paused(rc.paused);
+  if (rc.next_round_us) SetTimestampMicros(*rc.next_round_us, out->mutable_next_round_time());
+  out->set_last_round_id(rc.last_round_id);
+  out->set_etag(RollCallEtag(rc));
+  SetTimestampMicros(rc.create_us, out->mutable_create_time());
+  SetTimestampMicros(rc.update_us, out->mutable_update_time());
+}
+
+void ToProto(const RoundView& v, pb::RollCallRound* out) {
+  const RollCallRound& r = v.round;
+  out->set_id(r.id);
+  out->set_roll_call_id(r.roll_call_id);
+  out->set_number(r.number);
+  out->set_state(r.open ? pb::ROUND_STATE_OPEN : pb::ROUND_STATE_CLOSED);
+  SetTimestampMicros(r.start_us, out->mutable_start_time());
+  if (r.close_us) SetTimestampMicros(*r.close_us, out->mutable_close_time());
+  out->set_units_called(v.units_called);
+  out->set_units_reported(v.units_reported);
+  out->set_units_chased(v.units_chased);
+  out->set_chases_sent(v.chases_sent);
+  if (r.open && r.next_chase_us) {
+    SetTimestampMicros(*r.next_chase_us, out->mutable_next_chase_time());
+  }
+}
+
+void ToProto(const RoundUnitView& u, pb::RollCallRoundUnit* out) {
+  out->set_unit_id(u.unit.unit_id);
+  out->set_assignments_called(static_cast<int32_t>(u.unit.assignment_ids.size()));
+  out->set_assignments_reported(u.assignments_reported);
+  out->set_reported(u.reported);
+  out->set_reminder_id(u.unit.reminder_id);
+  for (const auto& id : u.unit.chase_reminder_ids) out->add_chase_reminder_ids(id);
+}
+
 }  // namespace duban::reminders

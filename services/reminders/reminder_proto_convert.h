@@ -29,4 +29,11 @@ void ToProto(const ReminderRow& row, pb::Reminder* out);
 void ToProto(const AttemptRecord& a, pb::AttemptRecord* out);
 DeliveryReport FromProto(const pb::DeliveryOutcome& o);
 
+// A roll-call as sent by a caller; malformed times and dates are named with `prefix` (e.g.
+// "roll_call."). Ranges and required fields are ReminderLedger's.
+RollCall RollCallFromProto(const pb::RollCall& in, const std::string& prefix, FieldViolations& v);
+void ToProto(const RollCall& rc, pb::RollCall* out);
+void ToProto(const RoundView& r, pb::RollCallRound* out);
+void ToProto(const RoundUnitView& u, pb::RollCallRoundUnit* out);
+
 }  // namespace duban::reminders

@@ -12,6 +12,7 @@
 #include <absl/status/statusor.h>
 
 #include "reminder_model.h"
+#include "rollcall_model.h"
 
 namespace duban::reminders {
 
@@ -132,6 +133,37 @@ class ReminderReader {
                                              int attempt, OutcomeKind outcome) = 0;
   // Lateness of SENT outcomes recorded at or after `since_us`, ascending.
   virtual absl::StatusOr<std::vector<int64_t>> LatenessSince(int64_t since_us) = 0;
+
+  // ---- roll-calls ----
+  // Assignment mirrors whose id is in `ids`, in no particular order.
+  virtual absl::StatusOr<std::vector<AssignmentMirror>> FindAssignments(
+      const std::vector<std::string>& ids) = 0;
+  // Deleted roll-calls too (callers check `deleted`).
+  virtual absl::StatusOr<std::optional<RollCall>> FindRollCall(const std::string& id) = 0;
+  virtual absl::StatusOr<std::optional<RollCall>> FindRollCallByRequestId(
+      const std::string& request_id) = 0;
+  // Not deleted roll-calls matching `f` with id > after_id, in id order.
+  virtual absl::StatusOr<std::vector<RollCall>> ListRollCalls(const RollCallFilter& f,
+                                                              const std::string& after_id,
+                                                              int limit) = 0;
+  // Active roll-calls whose next round is due at or before `now_us`, in due order.
+  virtual absl::StatusOr<std::vector<RollCall>> DueRollCalls(int64_t now_us, int limit) = 0;
+  virtual absl::StatusOr<std::optional<RollCallRound>> FindRound(const std::string& id) = 0;
+  virtual absl::StatusOr<std::optional<RollCallRound>> FindRoundByRequestId(
+      const std::string& roll_call_id, const std::string& request_id) = 0;
+  // The roll-call's open round, if any.
+  virtual absl::StatusOr<std::optional<RollCallRound>> OpenRound(
+      const std::string& roll_call_id) = 0;
+  // The highest round number of the roll-call (0 if none).
+  virtual absl::StatusOr<int64_t> LastRoundNumber(const std::string& roll_call_id) = 0;
+  // Rounds with number < before_number (0: no bound), newest first.
+  virtual absl::StatusOr<std::vector<RollCallRound>> ListRounds(const std::string& roll_call_id,
+                                                                int64_t before_number,
+                                                                int limit) = 0;
+  // Open rounds whose next chase is due at or before `now_us`, in due order.
+  virtual absl::StatusOr<std::vector<RollCallRound>> DueChases(int64_t now_us, int limit) = 0;
+  // The units of a round in unit id order.
+  virtual absl::StatusOr<std::vector<RoundUnit>> RoundUnits(const std::string& round_id) = 0;
 };
 
 class ReminderWriter : public ReminderReader {
@@ -148,6 +180,13 @@ class ReminderWriter : public ReminderReader {
   // Replaces every column of the stored row of row.id.
   virtual absl::Status UpdateReminder(const ReminderRow& row) = 0;
   virtual absl::Status InsertAttempt(const AttemptRecord& record) = 0;
+  // Inserts or replaces by id.
+  virtual absl::Status UpsertRollCall(const RollCall& rc) = 0;
+  // Inserts or replaces by id. ALREADY_EXISTS if (roll_call_id, number) is taken by another
+  // round: the guard against starting one scheduled round twice.
+  virtual absl::Status UpsertRound(const RollCallRound& round) = 0;
+  // Inserts or replaces by (round_id, unit_id).
+  virtual absl::Status UpsertRoundUnit(const RoundUnit& unit) = 0;
 };
 
 class ReminderStore {

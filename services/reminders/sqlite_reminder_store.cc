@@ -129,6 +129,61 @@ CREATE TABLE attempts (
 CREATE INDEX attempts_by_time ON attempts(reminder_id, time_us);
 CREATE INDEX attempts_lateness ON attempts(time_us, lateness_us) WHERE lateness_us IS NOT NULL;
 )sql"},
+      // Roll-calls (点名调度): schedules, rounds and the units called per round.
+      {2, R"sql(
+CREATE TABLE roll_calls (
+  id             TEXT PRIMARY KEY,
+  name           TEXT NOT NULL,
+  plan_id        TEXT NOT NULL,
+  root_unit_id   TEXT NOT NULL,
+  task_id        TEXT NOT NULL DEFAULT '',
+  schedule_type  INTEGER NOT NULL,       -- 1 weekly, 2 every N working days
+  weekdays       TEXT NOT NULL DEFAULT '[]',
+  every_wd       INTEGER NOT NULL DEFAULT 0,
+  start_date     TEXT NOT NULL DEFAULT '',
+  time_s         INTEGER NOT NULL,       -- local time of day, seconds
+  chase_after    INTEGER NOT NULL DEFAULT 0,
+  max_chases     INTEGER NOT NULL DEFAULT 0,
+  paused         INTEGER NOT NULL DEFAULT 0,
+  deleted        INTEGER NOT NULL DEFAULT 0,
+  timezone       TEXT NOT NULL DEFAULT '',
+  next_round_us  INTEGER,
+  last_round_id  TEXT NOT NULL DEFAULT '',
+  revision       INTEGER NOT NULL,
+  create_us      INTEGER NOT NULL,
+  update_us      INTEGER NOT NULL,
+  request_id     TEXT UNIQUE
+);
+CREATE INDEX roll_calls_due ON roll_calls(next_round_us) WHERE next_round_us IS NOT NULL;
+CREATE TABLE rollcall_rounds (
+  id             TEXT PRIMARY KEY,
+  roll_call_id   TEXT NOT NULL,
+  number         INTEGER NOT NULL,
+  open           INTEGER NOT NULL,
+  start_us       INTEGER NOT NULL,
+  close_us       INTEGER,
+  chases_done    INTEGER NOT NULL DEFAULT 0,
+  next_chase_us  INTEGER,
+  chase_after    INTEGER NOT NULL DEFAULT 0,
+  max_chases     INTEGER NOT NULL DEFAULT 0,
+  request_id     TEXT NOT NULL DEFAULT ''
+);
+-- One round per (roll-call, number): a scheduled round cannot start twice.
+CREATE UNIQUE INDEX rollcall_rounds_number ON rollcall_rounds(roll_call_id, number);
+CREATE INDEX rollcall_rounds_open ON rollcall_rounds(roll_call_id) WHERE open = 1;
+CREATE INDEX rollcall_rounds_chase ON rollcall_rounds(next_chase_us)
+  WHERE open = 1 AND next_chase_us IS NOT NULL;
+CREATE TABLE rollcall_round_units (
+  round_id       TEXT NOT NULL,
+  unit_id        TEXT NOT NULL,
+  assignment_ids TEXT NOT NULL DEFAULT '[]',
+  reminder_id    TEXT NOT NULL DEFAULT '',
+  chase_ids      TEXT NOT NULL DEFAULT '[]',
+  PRIMARY KEY (round_id, unit_id)
+) WITHOUT ROWID;
+-- One ROLLCALL row per (round, unit, chase number): a chase cannot go out twice.
+CREATE UNIQUE INDEX reminders_rollcall_once ON reminders(round_id, unit_id, chase) WHERE kind = 5;
+)sql"},
   };
   return kMigrations;
 }
@@ -404,6 +459,65 @@ BurdenBudget ReadBudget(const Stmt& s) {
   b.max_messages_per_working_day = static_cast<int>(s.Int(2));
   b.update_us = s.Int(3);
   return b;
+}
+
+constexpr char kRollCallColumns[] =
+    "id, name, plan_id, root_unit_id, task_id, schedule_type, weekdays, every_wd, start_date, "
+    "time_s, chase_after, max_chases, paused, deleted, timezone, next_round_us, last_round_id, "
+    "revision, create_us, update_us, request_id";
+
+RollCall ReadRollCall(const Stmt& s) {
+  RollCall r;
+  r.id = s.Text(0);
+  r.name = s.Text(1);
+  r.plan_id = s.Text(2);
+  r.root_unit_id = s.Text(3);
+  r.task_id = s.Text(4);
+  r.schedule.type = static_cast<RollCallSchedule::Type>(s.Int(5));
+  auto days = json::parse(s.TextView(6).begin(), s.TextView(6).end(), nullptr, false);
+  if (days.is_array()) {
+    for (const auto& d : days) {
+      if (d.is_number_integer()) r.schedule.weekdays.push_back(d.get<int>());
+    }
+  }
+  r.schedule.every_working_days = static_cast<int>(s.Int(7));
+  absl::CivilDay start;
+  if (!s.TextView(8).empty() && absl::ParseCivilTime(s.TextView(8), &start)) {
+    r.schedule.start_date = start;
+  }
+  r.schedule.time = absl::Seconds(s.Int(9));
+  r.chase_after_working_days = static_cast<int>(s.Int(10));
+  r.max_chases = static_cast<int>(s.Int(11));
+  r.paused = s.Int(12) != 0;
+  r.deleted = s.Int(13) != 0;
+  r.timezone = s.Text(14);
+  r.next_round_us = s.OptInt(15);
+  r.last_round_id = s.Text(16);
+  r.revision = s.Int(17);
+  r.create_us = s.Int(18);
+  r.update_us = s.Int(19);
+  r.request_id = s.Text(20);
+  return r;
+}
+
+constexpr char kRoundColumns[] =
+    "id, roll_call_id, number, open, start_us, close_us, chases_done, next_chase_us, "
+    "chase_after, max_chases, request_id";
+
+RollCallRound ReadRound(const Stmt& s) {
+  RollCallRound r;
+  r.id = s.Text(0);
+  r.roll_call_id = s.Text(1);
+  r.number = s.Int(2);
+  r.open = s.Int(3) != 0;
+  r.start_us = s.Int(4);
+  r.close_us = s.OptInt(5);
+  r.chases_done = static_cast<int>(s.Int(6));
+  r.next_chase_us = s.OptInt(7);
+  r.chase_after_working_days = static_cast<int>(s.Int(8));
+  r.max_chases = static_cast<int>(s.Int(9));
+  r.request_id = s.Text(10);
+  return r;
 }
 
 class SqliteReminderTx : public ReminderWriter {
@@ -856,6 +970,203 @@ class SqliteReminderTx : public ReminderWriter {
         .Bind(7, a.time_us)
         .Bind(8, a.stale ? 1 : 0)
         .Bind(9, a.lateness_us);
+    return s->Run();
+  }
+
+  // ---- roll-calls ----
+
+  absl::StatusOr<std::vector<AssignmentMirror>> FindAssignments(
+      const std::vector<std::string>& ids) override {
+    auto s = c_.Prepare(absl::StrCat("SELECT ", kAssignmentColumns,
+                                     " FROM assignments WHERE id IN (SELECT value FROM "
+                                     "json_each(?1))"));
+    if (!s.ok()) return s.status();
+    s->Bind(1, IdsJson(ids));
+    return Collect<AssignmentMirror>(*s, ReadAssignment);
+  }
+
+  absl::StatusOr<std::optional<RollCall>> FindRollCall(const std::string& id) override {
+    auto s =
+        c_.Prepare(absl::StrCat("SELECT ", kRollCallColumns, " FROM roll_calls WHERE id = ?1"));
+    if (!s.ok()) return s.status();
+    s->Bind(1, id);
+    return CollectOne<RollCall>(*s, ReadRollCall);
+  }
+
+  absl::StatusOr<std::optional<RollCall>> FindRollCallByRequestId(
+      const std::string& request_id) override {
+    auto s = c_.Prepare(
+        absl::StrCat("SELECT ", kRollCallColumns, " FROM roll_calls WHERE request_id = ?1"));
+    if (!s.ok()) return s.status();
+    s->Bind(1, request_id);
+    return CollectOne<RollCall>(*s, ReadRollCall);
+  }
+
+  absl::StatusOr<std::vector<RollCall>> ListRollCalls(const RollCallFilter& f,
+                                                      const std::string& after_id,
+                                                      int limit) override {
+    std::string sql =
+        absl::StrCat("SELECT ", kRollCallColumns, " FROM roll_calls WHERE deleted = 0 AND id > ?1");
+    if (!f.plan_id.empty()) sql += " AND plan_id = ?2";
+    if (!f.root_unit_id.empty()) sql += " AND root_unit_id = ?3";
+    if (!f.include_paused) sql += " AND paused = 0";
+    sql += " ORDER BY id LIMIT ?4";
+    auto s = c_.Prepare(sql);
+    if (!s.ok()) return s.status();
+    s->Bind(1, after_id);
+    if (!f.plan_id.empty()) s->Bind(2, f.plan_id);
+    if (!f.root_unit_id.empty()) s->Bind(3, f.root_unit_id);
+    s->Bind(4, static_cast<int64_t>(limit));
+    return Collect<RollCall>(*s, ReadRollCall);
+  }
+
+  absl::StatusOr<std::vector<RollCall>> DueRollCalls(int64_t now_us, int limit) override {
+    auto s = c_.Prepare(absl::StrCat(
+        "SELECT ", kRollCallColumns,
+        " FROM roll_calls WHERE next_round_us IS NOT NULL AND next_round_us <= ?1 AND paused = 0 "
+        "AND deleted = 0 ORDER BY next_round_us, id LIMIT ?2"));
+    if (!s.ok()) return s.status();
+    s->Bind(1, now_us).Bind(2, static_cast<int64_t>(limit));
+    return Collect<RollCall>(*s, ReadRollCall);
+  }
+
+  absl::StatusOr<std::optional<RollCallRound>> FindRound(const std::string& id) override {
+    auto s =
+        c_.Prepare(absl::StrCat("SELECT ", kRoundColumns, " FROM rollcall_rounds WHERE id = ?1"));
+    if (!s.ok()) return s.status();
+    s->Bind(1, id);
+    return CollectOne<RollCallRound>(*s, ReadRound);
+  }
+
+  absl::StatusOr<std::optional<RollCallRound>> FindRoundByRequestId(
+      const std::string& roll_call_id, const std::string& request_id) override {
+    auto s = c_.Prepare(absl::StrCat("SELECT ", kRoundColumns,
+                                     " FROM rollcall_rounds WHERE roll_call_id = ?1 AND "
+                                     "request_id = ?2 LIMIT 1"));
+    if (!s.ok()) return s.status();
+    s->Bind(1, roll_call_id).Bind(2, request_id);
+    return CollectOne<RollCallRound>(*s, ReadRound);
+  }
+
+  absl::StatusOr<std::optional<RollCallRound>> OpenRound(const std::string& roll_call_id) override {
+    auto s = c_.Prepare(absl::StrCat("SELECT ", kRoundColumns,
+                                     " FROM rollcall_rounds WHERE roll_call_id = ?1 AND open = 1 "
+                                     "ORDER BY number DESC LIMIT 1"));
+    if (!s.ok()) return s.status();
+    s->Bind(1, roll_call_id);
+    return CollectOne<RollCallRound>(*s, ReadRound);
+  }
+
+  absl::StatusOr<int64_t> LastRoundNumber(const std::string& roll_call_id) override {
+    auto s =
+        c_.Prepare("SELECT coalesce(max(number), 0) FROM rollcall_rounds WHERE roll_call_id = ?1");
+    if (!s.ok()) return s.status();
+    s->Bind(1, roll_call_id);
+    auto row = s->Step();
+    if (!row.ok()) return row.status();
+    return s->Int(0);
+  }
+
+  absl::StatusOr<std::vector<RollCallRound>> ListRounds(const std::string& roll_call_id,
+                                                        int64_t before_number, int limit) override {
+    auto s = c_.Prepare(
+        absl::StrCat("SELECT ", kRoundColumns,
+                     " FROM rollcall_rounds WHERE roll_call_id = ?1 AND (?2 = 0 OR number < ?2) "
+                     "ORDER BY number DESC LIMIT ?3"));
+    if (!s.ok()) return s.status();
+    s->Bind(1, roll_call_id).Bind(2, before_number).Bind(3, static_cast<int64_t>(limit));
+    return Collect<RollCallRound>(*s, ReadRound);
+  }
+
+  absl::StatusOr<std::vector<RollCallRound>> DueChases(int64_t now_us, int limit) override {
+    auto s = c_.Prepare(
+        absl::StrCat("SELECT ", kRoundColumns,
+                     " FROM rollcall_rounds WHERE open = 1 AND next_chase_us IS NOT NULL AND "
+                     "next_chase_us <= ?1 ORDER BY next_chase_us, id LIMIT ?2"));
+    if (!s.ok()) return s.status();
+    s->Bind(1, now_us).Bind(2, static_cast<int64_t>(limit));
+    return Collect<RollCallRound>(*s, ReadRound);
+  }
+
+  absl::StatusOr<std::vector<RoundUnit>> RoundUnits(const std::string& round_id) override {
+    auto s = c_.Prepare(
+        "SELECT round_id, unit_id, assignment_ids, reminder_id, chase_ids FROM "
+        "rollcall_round_units WHERE round_id = ?1 ORDER BY unit_id");
+    if (!s.ok()) return s.status();
+    s->Bind(1, round_id);
+    return Collect<RoundUnit>(*s, [](const Stmt& st) {
+      RoundUnit u;
+      u.round_id = st.Text(0);
+      u.unit_id = st.Text(1);
+      u.assignment_ids = IdsFromJson(st.TextView(2));
+      u.reminder_id = st.Text(3);
+      u.chase_reminder_ids = IdsFromJson(st.TextView(4));
+      return u;
+    });
+  }
+
+  absl::Status UpsertRollCall(const RollCall& r) override {
+    auto s = c_.Prepare(absl::StrCat(
+        "INSERT OR REPLACE INTO roll_calls (", kRollCallColumns,
+        ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, "
+        "?18, ?19, ?20, ?21)"));
+    if (!s.ok()) return s.status();
+    s->Bind(1, r.id)
+        .Bind(2, r.name)
+        .Bind(3, r.plan_id)
+        .Bind(4, r.root_unit_id)
+        .Bind(5, r.task_id)
+        .Bind(6, static_cast<int>(r.schedule.type))
+        .Bind(7, json(r.schedule.weekdays).dump())
+        .Bind(8, r.schedule.every_working_days)
+        .Bind(9,
+              r.schedule.start_date ? absl::FormatCivilTime(*r.schedule.start_date) : std::string())
+        .Bind(10, absl::ToInt64Seconds(r.schedule.time.value_or(absl::ZeroDuration())))
+        .Bind(11, r.chase_after_working_days)
+        .Bind(12, r.max_chases)
+        .Bind(13, r.paused ? 1 : 0)
+        .Bind(14, r.deleted ? 1 : 0)
+        .Bind(15, r.timezone)
+        .Bind(16, r.next_round_us)
+        .Bind(17, r.last_round_id)
+        .Bind(18, r.revision)
+        .Bind(19, r.create_us)
+        .Bind(20, r.update_us)
+        .BindTextOrNull(21, r.request_id);
+    return s->Run();
+  }
+
+  absl::Status UpsertRound(const RollCallRound& r) override {
+    auto s = c_.Prepare(absl::StrCat(
+        "INSERT INTO rollcall_rounds (", kRoundColumns,
+        ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11) ON CONFLICT(id) DO UPDATE SET "
+        "open = excluded.open, close_us = excluded.close_us, chases_done = "
+        "excluded.chases_done, next_chase_us = excluded.next_chase_us"));
+    if (!s.ok()) return s.status();
+    s->Bind(1, r.id)
+        .Bind(2, r.roll_call_id)
+        .Bind(3, r.number)
+        .Bind(4, r.open ? 1 : 0)
+        .Bind(5, r.start_us)
+        .Bind(6, r.close_us)
+        .Bind(7, r.chases_done)
+        .Bind(8, r.next_chase_us)
+        .Bind(9, r.chase_after_working_days)
+        .Bind(10, r.max_chases)
+        .Bind(11, r.request_id);
+    return s->Run();
+  }
+
+  absl::Status UpsertRoundUnit(const RoundUnit& u) override {
+    auto s = c_.Prepare(
+        "INSERT OR REPLACE INTO rollcall_round_units (round_id, unit_id, assignment_ids, "
+        "reminder_id, chase_ids) VALUES (?1, ?2, ?3, ?4, ?5)");
+    if (!s.ok()) return s.status();
+    s->Bind(1, u.round_id)
+        .Bind(2, u.unit_id)
+        .Bind(3, IdsJson(u.assignment_ids))
+        .Bind(4, u.reminder_id)
+        .Bind(5, IdsJson(u.chase_reminder_ids));
     return s->Run();
   }
 

@@ -21,6 +21,9 @@ class UnitClient {
   // cannot be reached.
   virtual absl::StatusOr<std::vector<UnitInfo>> BatchGetUnits(
       const std::vector<std::string>& ids) = 0;
+  // Every active unit in the subtree of `root_id`, the root included (roll-call rounds read
+  // it at their start). NOT_FOUND if the root does not exist; UNAVAILABLE if unreachable.
+  virtual absl::StatusOr<std::vector<UnitInfo>> ListSubtree(const std::string& root_id) = 0;
 };
 
 }  // namespace duban::reminders

@@ -42,6 +42,30 @@ class FakeUnits : public UnitClient {
     }
     return out;
   }
+  // The subtree of a root: every unit registered under it with AddUnit (and the root).
+  absl::StatusOr<std::vector<UnitInfo>> ListSubtree(const std::string& root_id) override {
+    std::lock_guard<std::mutex> lock(mu_);
+    ++calls;
+    if (!available) return absl::UnavailableError("unit service is unavailable; try again later");
+    if (root_id.rfind("unknown", 0) == 0) return absl::NotFoundError("no such unit");
+    std::vector<UnitInfo> out = {{root_id, "Asia/Shanghai", 2}};
+    for (const auto& [id, parent] : parents) {
+      for (std::string p = parent; !p.empty();) {
+        if (p == root_id) {
+          out.push_back({id, "Asia/Shanghai", 8});
+          break;
+        }
+        auto it = parents.find(p);
+        p = it == parents.end() ? "" : it->second;
+      }
+    }
+    return out;
+  }
+  void AddUnit(const std::string& id, const std::string& parent) {
+    std::lock_guard<std::mutex> lock(mu_);
+    parents[id] = parent;
+  }
+  std::map<std::string, std::string> parents;  // unit -> parent
   std::mutex mu_;
   bool available = true;
   int calls = 0;
