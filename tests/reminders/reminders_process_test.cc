@@ -1,8 +1,10 @@
 // The duban-reminders binary as an operator runs it, with a real duban-units and a private
-// redis-server: kill -9 durability of the ledger, start-up Reconcile, flags, SIGTERM.
+// redis-server: kill -9 durability of the ledger, start-up Reconcile, flags, SIGTERM, and a
+// roll-call round over the subtree the real UnitService returns.
 #include <signal.h>
 #include <sys/wait.h>
 
+#include <gmock/gmock.h>
 #include <gtest/gtest.h>
 #include <fstream>
 
@@ -142,6 +144,98 @@ TEST_F(RemindersProcess, LedgerSurvivesKillMinus9AndStartupReconcileRestoresRedi
     pb::ScheduleAssignmentResponse resp;
     auto st = stub->ScheduleAssignment(&ctx, Request(2, deadline + absl::Hours(48)), &resp);
     EXPECT_EQ(st.error_code(), grpc::StatusCode::UNAVAILABLE);
+  }
+}
+
+TEST_F(RemindersProcess, RollCallRoundCallsTheSubtreeReadFromTheUnitService) {
+  // The real UnitService: gd.zq.duanzhou (from SetUp) → gd.zq.duanzhou.a; gd.sz is elsewhere.
+  {
+    auto units = upb::UnitService::NewStub(MakeChannel(units_addr_));
+    for (auto [id, parent] :
+         {std::pair<std::string, std::string>{"gd.zq.duanzhou.a", "gd.zq.duanzhou"},
+          {"gd.sz", ""}}) {
+      grpc::ClientContext ctx;
+      upb::CreateUnitRequest req;
+      req.mutable_unit()->set_id(id);
+      req.mutable_unit()->set_name("单位");
+      req.mutable_unit()->set_kind(upb::UNIT_KIND_TOWN);
+      req.mutable_unit()->set_parent_id(parent);
+      upb::Unit unit;
+      auto st = units->CreateUnit(&ctx, req, &unit);
+      ASSERT_TRUE(st.ok()) << st.error_message();
+    }
+  }
+  std::string address;
+  auto server = StartReminders(&address);
+  ASSERT_FALSE(address.empty());
+  auto channel = MakeChannel(address);
+  ASSERT_TRUE(testing::WaitForServing(channel, "duban.reminders.v1.ReminderService"));
+  auto stub = pb::ReminderService::NewStub(channel);
+  const absl::Time deadline = absl::Now() + absl::Hours(24 * 20);
+  for (auto [id, unit] : {std::pair<std::string, std::string>{"a1", "gd.zq.duanzhou"},
+                          {"a2", "gd.zq.duanzhou.a"},
+                          {"a3", "gd.sz"}}) {
+    auto req = Request(1, deadline);
+    req.mutable_assignment()->set_assignment_id(id);
+    req.mutable_assignment()->set_unit_id(unit);
+    grpc::ClientContext ctx;
+    pb::ScheduleAssignmentResponse resp;
+    auto st = stub->ScheduleAssignment(&ctx, req, &resp);
+    ASSERT_TRUE(st.ok()) << st.error_message();
+  }
+  {
+    grpc::ClientContext ctx;
+    pb::CreateRollCallRequest req;
+    auto* rc = req.mutable_roll_call();
+    rc->set_id("rc-1");
+    rc->set_name("每周一调度");
+    rc->set_plan_id("plan-1");
+    rc->set_root_unit_id("gd.zq.duanzhou");
+    rc->mutable_weekly()->add_days(pb::WEEKDAY_MONDAY);
+    rc->mutable_weekly()->mutable_time()->set_hours(9);
+    pb::RollCall out;
+    auto st = stub->CreateRollCall(&ctx, req, &out);
+    ASSERT_TRUE(st.ok()) << st.error_message();
+    EXPECT_TRUE(out.has_next_round_time());
+  }
+  {
+    grpc::ClientContext ctx;
+    pb::CreateRollCallRequest req;
+    req.mutable_roll_call()->set_name("x");
+    req.mutable_roll_call()->set_plan_id("plan-1");
+    req.mutable_roll_call()->set_root_unit_id("gd.nowhere");
+    req.mutable_roll_call()->mutable_weekly()->add_days(pb::WEEKDAY_MONDAY);
+    req.mutable_roll_call()->mutable_weekly()->mutable_time()->set_hours(9);
+    pb::RollCall out;
+    auto st = stub->CreateRollCall(&ctx, req, &out);
+    EXPECT_EQ(st.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+    EXPECT_THAT(testing::ViolatedFields(st), ::testing::Contains("roll_call.root_unit_id"));
+  }
+  pb::RollCallRound round;
+  {
+    grpc::ClientContext ctx;
+    pb::StartRollCallRoundRequest req;
+    req.set_id("rc-1");
+    auto st = stub->StartRollCallRound(&ctx, req, &round);
+    ASSERT_TRUE(st.ok()) << st.error_message();
+  }
+  EXPECT_EQ(round.units_called(), 2);  // the root and its child, not gd.sz
+  pb::ListRemindersResponse rows;
+  {
+    grpc::ClientContext ctx;
+    pb::ListRemindersRequest req;
+    req.set_roll_call_id("rc-1");
+    ASSERT_TRUE(stub->ListReminders(&ctx, req, &rows).ok());
+  }
+  ASSERT_EQ(rows.reminders_size(), 2);
+  auto q = queue::JobQueue::Create(redis_.url(), queue::QueueOptions());
+  ASSERT_TRUE(q.ok());
+  for (const auto& r : rows.reminders()) {
+    EXPECT_EQ(r.kind(), pb::REMINDER_KIND_ROLLCALL);
+    EXPECT_NE(r.unit_id(), "gd.sz");
+    auto job = (*q)->GetJob(r.id());
+    ASSERT_TRUE(job.ok());
+    EXPECT_TRUE(job->has_value()) << r.id();
   }
 }
 
