@@ -626,10 +626,15 @@ absl::StatusOr<int> ReminderLedger::ChaseRound(ReminderWriter& w, RollCallRound&
     round.close_us = Us(now);
     round.next_chase_us.reset();
   } else {
-    auto next = calendar_.ShiftByWorkingDays(absl::FromUnixMicros(at_us), *tz,
-                                             round.chase_after_working_days);
-    if (!next.ok()) return next.status();
-    round.next_chase_us = Us(next->time);
+    // Step on the round's rhythm past now: after an outage one chase goes out, not a burst of
+    // the missed ones.
+    absl::Time next = absl::FromUnixMicros(at_us);
+    do {
+      auto shifted = calendar_.ShiftByWorkingDays(next, *tz, round.chase_after_working_days);
+      if (!shifted.ok()) return shifted.status();
+      next = shifted->time;
+    } while (next <= now);
+    round.next_chase_us = Us(next);
   }
   if (auto s = w.UpsertRound(round); !s.ok()) return s;
   return sent;

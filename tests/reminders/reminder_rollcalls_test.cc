@@ -424,6 +424,38 @@ TEST_F(RollCallTest, NoChaseOnceEveryoneReportedAndTaskFilterNarrowsTheCall) {
   EXPECT_EQ(rounds[0].units_reported(), 1);
 }
 
+TEST_F(RollCallTest, AfterAnOutageOneRoundAndOneChaseGoOutNotABurst) {
+  Assign("a1", "gd.zq.a");
+  auto rc = Weekly("rc-1", {pb::WEEKDAY_MONDAY});
+  rc.set_chase_after_working_days(1);
+  rc.set_max_chases(5);
+  CreateOk(rc);
+  SetNow(Sh(2025, 5, 26, 9));
+  ASSERT_EQ(Tick().rounds_started, 1);
+  // Down from Monday 09:00 to Thursday noon: the chases due Tuesday, Wednesday and Thursday
+  // morning are not sent as a burst; one goes out and the next keeps the rhythm.
+  SetNow(Sh(2025, 5, 29, 12));
+  auto tick = Tick();
+  EXPECT_EQ(tick.chase_waves, 1);
+  EXPECT_EQ(tick.chases_sent, 1);
+  auto rounds = Rounds("rc-1");
+  ASSERT_EQ(rounds.size(), 1u);
+  EXPECT_EQ(rounds[0].chases_sent(), 1);
+  EXPECT_EQ(FromProtoTimestamp(rounds[0].next_chase_time()), Sh(2025, 5, 30, 9));
+  // Down again past two Monday slots (6-2 is 端午, so 6-3, then 6-9): one round starts, it
+  // closes the first, and the schedule moves to the next slot after now.
+  SetNow(Sh(2025, 6, 10, 12));
+  tick = Tick();
+  EXPECT_EQ(tick.rounds_started, 1);
+  EXPECT_EQ(tick.chase_waves, 0);
+  rounds = Rounds("rc-1");
+  ASSERT_EQ(rounds.size(), 2u);
+  EXPECT_EQ(rounds[1].state(), pb::ROUND_STATE_CLOSED);
+  pb::RollCall got;
+  ASSERT_TRUE(Get("rc-1", &got).ok());
+  EXPECT_EQ(FromProtoTimestamp(got.next_round_time()), Sh(2025, 6, 16, 9));
+}
+
 TEST_F(RollCallTest, ManualRoundsAreIdempotentAndClosePreviousOnes) {
   Assign("a1", "gd.zq.a");
   auto rc = Weekly("rc-1", {pb::WEEKDAY_FRIDAY});
