@@ -297,6 +297,20 @@ void DeliveryWorker::ProcessBatch(queue::JobQueue& q, const std::string& consume
   auto flush = [&]() {
     if (outcomes.empty()) return;
 
+    // Sends are reported before they are settled: a settled job is gone from Redis, so a crash
+    // between the settle and the report would leave the ledger without a message that went
+    // out. A crash between the report and the settle redelivers the job instead: it goes out
+    // again with the same delivery id and the ledger keeps the repeat as a duplicate.
+    std::vector<DeliveryRecord> sends;
+    std::vector<bool> reported(records.size(), false);
+    for (size_t i = 0; i < records.size(); ++i) {
+      if (records[i].kind == DeliveryRecord::Kind::kSent) {
+        sends.push_back(records[i]);
+        reported[i] = true;
+      }
+    }
+    if (!sends.empty()) sink_->Record(sends);
+
     auto reports = SettleWithRetry(q, outcomes);
     if (!reports.ok()) {
       // Sent messages whose ack is lost come back after the lease; their send claim then says
@@ -332,7 +346,12 @@ void DeliveryWorker::ProcessBatch(queue::JobQueue& q, const std::string& consume
           break;
       }
     }
-    if (!records.empty()) sink_->Record(records);
+    // The rest depends on the settle (a retry that hit max attempts is dead).
+    std::vector<DeliveryRecord> rest;
+    for (size_t i = 0; i < records.size(); ++i) {
+      if (!reported[i]) rest.push_back(std::move(records[i]));
+    }
+    if (!rest.empty()) sink_->Record(rest);
     outcomes.clear();
     records.clear();
     record_of.clear();
@@ -357,8 +376,10 @@ void DeliveryWorker::ProcessBatch(queue::JobQueue& q, const std::string& consume
         break;
       }
       case ClaimStatus::kAlreadySent:
+        // Not sent again, but reported again: the ledger may have missed the first report
+        // (a repeat of one it has is a no-op there).
         if (metrics_ != nullptr) metrics_->duplicates_avoided.Increment();
-        add(Outcome::Sent(d), std::nullopt);
+        add(Outcome::Sent(d), record(DeliveryRecord::Kind::kSent, d, c));
         break;
       case ClaimStatus::kExpired: {
         DeliveryRecord r = record(DeliveryRecord::Kind::kMissed, d, c);
@@ -441,8 +462,8 @@ void DeliveryWorker::ProcessBatch(queue::JobQueue& q, const std::string& consume
         msg.due_ms = d.due_ms;
         msg.fields = std::move(res.fields);
         SendResult worst = SendResult::Sent();
-        for (Recipient& to : res.recipients) {
-          msg.recipient = std::move(to);
+        for (const Recipient& to : res.recipients) {
+          msg.recipient = to;  // a copy: the SENT record below lists res.recipients
           SendResult sr = channel.Send(msg);
           if (sr.kind != SendResult::Kind::kSent && metrics_ != nullptr)
             metrics_->failed.Increment();
