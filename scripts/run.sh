@@ -1,20 +1,196 @@
 #!/usr/bin/env bash
-# The run command: installs what is missing, builds, and runs the duban stack in the
-# foreground with its data in ./data. Ctrl-C stops it cleanly.
+# The run command: installs what is missing, builds what is missing, and runs the whole duban
+# stack in the foreground, every file in one data directory:
 #
-#   scripts/run.sh                  # duban-units on 127.0.0.1:7101, data in ./data
-#   DUBAN_DATA_DIR=/srv/duban scripts/run.sh
+#   redis-server      deploy/redis.conf, unix socket <data>/redis/redis.sock (no TCP port), AOF
+#   duban-units       127.0.0.1:7101   <data>/units.db
+#   duban-reminders   127.0.0.1:7103   <data>/reminders.db
+#   duban-tasks       127.0.0.1:7102   <data>/tasks.db
+#   duban-worker      metrics 127.0.0.1:7104; reminders to <data>/deliveries.jsonl (log channel)
+#   webhook sink      http://127.0.0.1:7105/ -> <data>/webhook-sink.jsonl (deploy/dev/)
+#
+# It waits until every gRPC health check is SERVING, prints the endpoints, and on Ctrl-C or
+# SIGTERM stops everything in reverse order, waiting for each process (no orphans; Redis
+# flushes its AOF, the services drain).
+#
+#   scripts/run.sh
+#   DUBAN_DATA_DIR=/srv/duban DUBAN_PORT_BASE=7201 scripts/run.sh
+#   DUBAN_CHANNEL=webhook scripts/run.sh   # deliver to contacts' webhook_url, signed
+#
+# Environment: DUBAN_DATA_DIR (./data), DUBAN_PORT_BASE (7101: units, +1 tasks, +2 reminders,
+# +3 worker metrics, +4 webhook sink), DUBAN_CHANNEL (log | webhook), DUBAN_LOG_LEVEL (info),
+# DUBAN_BUILD_DIR (build; configured only if it is not yet).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+root=$PWD
 
 ./scripts/install-deps.sh
-cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DDUBAN_BUILD_TESTS=OFF \
-  -DDUBAN_BUILD_BENCH=OFF >/dev/null
-ninja -C build duban-units
+build=${DUBAN_BUILD_DIR:-build}
+if [ ! -f "$build/CMakeCache.txt" ]; then
+  cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DDUBAN_BUILD_TESTS=OFF \
+    -DDUBAN_BUILD_BENCH=OFF >/dev/null
+fi
+cmake --build "$build" -j "${DUBAN_JOBS:-$(nproc)}" \
+  --target duban-units duban-tasks duban-reminders duban-worker
+bin() { find "$root/$build" -type f -name "$1" -perm -u+x -print -quit; }
+units_bin=$(bin duban-units)
+tasks_bin=$(bin duban-tasks)
+reminders_bin=$(bin duban-reminders)
+worker_bin=$(bin duban-worker)
+python=/usr/bin/python3 # Debian's, with python3-grpcio
 
-data=${DUBAN_DATA_DIR:-$PWD/data}
-mkdir -p "$data"
-echo "duban: data in $data"
-echo "duban: duban-units (duban.units.v1.UnitService) starting; Ctrl-C to stop"
-exec ./build/services/units/duban-units --data-dir "$data" \
-  --listen "${DUBAN_LISTEN:-127.0.0.1:7101}" --log-level "${DUBAN_LOG_LEVEL:-info}"
+data=${DUBAN_DATA_DIR:-$root/data}
+mkdir -p "$data/redis" "$data/logs"
+data=$(cd "$data" && pwd)
+logs=$data/logs
+base=${DUBAN_PORT_BASE:-7101}
+host=127.0.0.1
+units_addr=$host:$base
+tasks_addr=$host:$((base + 1))
+reminders_addr=$host:$((base + 2))
+metrics_addr=$host:$((base + 3))
+sink_addr=$host:$((base + 4))
+channel=${DUBAN_CHANNEL:-log}
+level=${DUBAN_LOG_LEVEL:-info}
+redis_sock=$data/redis/redis.sock
+if [ ${#redis_sock} -gt 100 ]; then
+  echo "duban: $redis_sock is too long for a unix socket; use a shorter DUBAN_DATA_DIR" >&2
+  exit 2
+fi
+case $channel in log | webhook) ;; *)
+  echo "duban: DUBAN_CHANNEL must be log or webhook" >&2
+  exit 2
+  ;;
+esac
+secret=$data/webhook.secret
+if [ ! -s "$secret" ]; then
+  (umask 077 && od -An -N32 -tx1 /dev/urandom | tr -d ' \n' >"$secret")
+fi
+
+# Children run in their own sessions (setsid), so a Ctrl-C reaches only this script, which then
+# stops them in order. names/pids are in start order.
+names=()
+pids=()
+start() { # start NAME COMMAND...: output appended to $logs/NAME.log
+  local name=$1
+  shift
+  echo "=== $(date -u +%FT%TZ) start" >>"$logs/$name.log"
+  setsid "$@" >>"$logs/$name.log" 2>&1 </dev/null &
+  names+=("$name")
+  pids+=($!)
+}
+
+stopping=0
+stop_all() {
+  [ "$stopping" = 1 ] && return
+  stopping=1
+  trap '' INT TERM # a second Ctrl-C does not interrupt the orderly stop
+  echo "duban: stopping"
+  local i pid name status n
+  for ((i = ${#pids[@]} - 1; i >= 0; i--)); do
+    pid=${pids[$i]}
+    name=${names[$i]}
+    kill -TERM "$pid" 2>/dev/null || true
+    # Each process drains within its grace (10 s); SIGKILL only if it hangs well past that.
+    for ((n = 0; n < 300; n++)); do
+      [ "$(ps -o stat= -p "$pid" 2>/dev/null | cut -c1)" = "" ] && break
+      [ "$(ps -o stat= -p "$pid" 2>/dev/null | cut -c1)" = Z ] && break
+      sleep 0.1
+    done
+    if [ $n -ge 300 ]; then
+      echo "duban: $name did not stop in 30 s; killing it" >&2
+      kill -KILL "$pid" 2>/dev/null || true
+    fi
+    status=0
+    wait "$pid" 2>/dev/null || status=$?
+    echo "duban: stopped $name (exit $status)"
+  done
+}
+on_exit() {
+  local rc=$?
+  stop_all
+  exit "$rc"
+}
+trap on_exit EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+fail() { # fail NAME MESSAGE
+  echo "duban: $1 $2; last lines of $logs/$1.log:" >&2
+  tail -n 20 "$logs/$1.log" >&2 || true
+  exit 1
+}
+wait_serving() { # wait_serving NAME ADDRESS SERVICE
+  local pid=${pids[$((${#pids[@]} - 1))]}
+  "$python" deploy/dev/grpc-health-wait.py "$2" "$3" --pid "$pid" --timeout 60 ||
+    fail "$1" "did not become SERVING on $2"
+}
+
+start webhook-sink "$python" deploy/dev/webhook-sink.py --listen "$sink_addr" \
+  --secret-file "$secret" --out "$data/webhook-sink.jsonl"
+# deploy/redis.conf with this run's directory: its "dir /var/lib/redis" is applied while the
+# file is read (and fails without access to it), before any command-line override.
+{
+  echo "# Generated by scripts/run.sh from deploy/redis.conf; edit that file instead."
+  sed '/^dir /d' deploy/redis.conf
+} >"$data/redis/redis.conf"
+start redis redis-server "$data/redis/redis.conf" --port 0 --unixsocket "$redis_sock" \
+  --unixsocketperm 700 --dir "$data/redis" --logfile "" --daemonize no
+for ((n = 0; n < 100; n++)); do
+  redis-cli -s "$redis_sock" ping >/dev/null 2>&1 && break
+  kill -0 "${pids[1]}" 2>/dev/null || fail redis "exited"
+  sleep 0.1
+done
+[ $n -lt 100 ] || fail redis "did not answer PING"
+
+common=(--data-dir "$data" --log-level "$level")
+start units "$units_bin" --listen "$units_addr" "${common[@]}"
+wait_serving units "$units_addr" duban.units.v1.UnitService
+start reminders "$reminders_bin" --listen "$reminders_addr" --units-addr "$units_addr" \
+  --redis "unix://$redis_sock" "${common[@]}"
+wait_serving reminders "$reminders_addr" duban.reminders.v1.ReminderService
+start tasks "$tasks_bin" --listen "$tasks_addr" --units-addr "$units_addr" \
+  --reminders-addr "$reminders_addr" "${common[@]}"
+wait_serving tasks "$tasks_addr" duban.tasks.v1.TaskService
+worker_log_lines=0
+[ -f "$logs/worker.log" ] && worker_log_lines=$(wc -l <"$logs/worker.log")
+start worker "$worker_bin" --redis "unix://$redis_sock" --source grpc \
+  --units-addr "$units_addr" --tasks-addr "$tasks_addr" --reminders-addr "$reminders_addr" \
+  --channel "$channel" --log-file "$data/deliveries.jsonl" --webhook-secret-file "$secret" \
+  --metrics-listen "$metrics_addr" --worker-id "run-$(hostname)" --log-level "$level"
+for ((n = 0; n < 300; n++)); do
+  tail -n +"$((worker_log_lines + 1))" "$logs/worker.log" | grep -q '^READY ' && break
+  kill -0 "${pids[5]}" 2>/dev/null || fail worker "exited"
+  sleep 0.1
+done
+[ $n -lt 300 ] || fail worker "did not print READY"
+
+if [ "$channel" = log ]; then
+  where="$data/deliveries.jsonl (log channel: one JSON line per message)"
+else
+  where="the contacts' webhook_url (signed with $secret)"
+fi
+cat <<EOF
+duban: the stack is up; data in $data
+  duban-units      $units_addr   duban.units.v1.UnitService        (SERVING)
+  duban-tasks      $tasks_addr   duban.tasks.v1.TaskService        (SERVING)
+  duban-reminders  $reminders_addr   duban.reminders.v1.ReminderService (SERVING)
+  duban-worker     channel $channel, metrics http://$metrics_addr/metrics
+  redis            unix://$redis_sock
+  webhook sink     http://$sink_addr/<any path> -> $data/webhook-sink.jsonl
+reminders go to:   $where
+process logs:      $logs/
+Ctrl-C stops everything.
+READY
+EOF
+
+# Run until a signal (the traps stop everything) or until a process dies on its own.
+status=0
+wait -n "${pids[@]}" || status=$?
+for i in "${!pids[@]}"; do
+  if ! kill -0 "${pids[$i]}" 2>/dev/null ||
+    [ "$(ps -o stat= -p "${pids[$i]}" 2>/dev/null | cut -c1)" = Z ]; then
+    echo "duban: ${names[$i]} exited unexpectedly (status $status); see $logs/${names[$i]}.log" >&2
+  fi
+done
+exit 1
