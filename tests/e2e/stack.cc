@@ -122,7 +122,12 @@ void Stack::Start() {
 }
 
 void Stack::Stop() {
-  // Reverse order of start; each is waited for.
+  // Our client channels first: a server's graceful shutdown waits its whole grace while a
+  // client still holds an open channel to it.
+  units_stub_.reset();
+  tasks_stub_.reset();
+  reminders_stub_.reset();
+  // Then the processes in reverse order of start, each waited for.
   const auto grace = std::chrono::seconds(15);
   if (int s = Terminate(worker_, grace); !ExitedZero(s)) Fail(absl::StrCat("worker exit ", s));
   if (int s = Terminate(tasks_, grace); !ExitedZero(s)) Fail(absl::StrCat("tasks exit ", s));
@@ -131,6 +136,11 @@ void Stack::Stop() {
   }
   if (int s = Terminate(units_, grace); !ExitedZero(s)) Fail(absl::StrCat("units exit ", s));
   if (int s = Terminate(redis_, grace); !ExitedZero(s)) Fail(absl::StrCat("redis exit ", s));
+  // DUBAN_E2E_KEEP_DIR=DIR keeps a copy of the logs and data (the temp directory goes).
+  if (const char* keep = std::getenv("DUBAN_E2E_KEEP_DIR"); keep != nullptr && *keep != '\0') {
+    std::error_code ec;
+    std::filesystem::copy(dir_.path(), keep, std::filesystem::copy_options::recursive, ec);
+  }
 }
 
 void Stack::StartRedis() {
@@ -173,7 +183,7 @@ std::unique_ptr<ChildProcess> Stack::StartService(
     const std::string& listen, const std::string& health_service, std::string* address) {
   std::vector<std::string> argv = {
       binary, "--listen",          listen, "--data-dir",          data_dir_, "--log-level",
-      "info", "--handler-threads", "8",    "--shutdown-grace-ms", "3000"};
+      "info", "--handler-threads", "8",    "--shutdown-grace-ms", "1000"};
   argv.insert(argv.end(), args.begin(), args.end());
   auto p = std::make_unique<ChildProcess>(argv, dir_.File(name + ".log"));
   *address = p->WaitForLine("LISTENING ");

@@ -4,6 +4,7 @@
 // duban-tasks, duban-reminders and duban-worker (grpc source, webhook channel) on free
 // 127.0.0.1 ports, each with its SQLite file in one data directory. Every process is a child of
 // the test and is stopped (SIGTERM, then SIGKILL if needed) when the Stack is destroyed.
+// DUBAN_E2E_KEEP_DIR=DIR keeps a copy of the logs and data directory for debugging.
 #include <chrono>
 #include <functional>
 #include <memory>
