@@ -42,12 +42,6 @@ absl::Time FromTs(const google::protobuf::Timestamp& ts) {
   return absl::FromUnixSeconds(ts.seconds()) + absl::Nanoseconds(ts.nanos());
 }
 
-template <typename Resp>
-struct Call {
-  grpc::Status status;
-  Resp resp;
-};
-
 class StackTest : public ::testing::Test {
  protected:
   static Stack::Options StackOptions() {
@@ -253,6 +247,21 @@ class StackTest : public ::testing::Test {
     return (stack_.tasks().*method)(Ctx(ctx), req, out);
   }
 
+  // For failure messages: the ledger rows, what the receiver got, and the end of a log.
+  std::string Dump(const std::string& log) {
+    std::string out = "ledger:\n";
+    for (const auto& r : Ledger()) {
+      absl::StrAppend(&out, "  ", r.id(), " ", rv1::ReminderKind_Name(r.kind()), " ",
+                      rv1::ReminderState_Name(r.state()), " task=", r.task_id(),
+                      " attempts=", r.attempts(), " ", r.last_error(), r.detail(), "\n");
+    }
+    absl::StrAppend(&out, "receiver:\n");
+    for (const auto& req : sink_.Requests()) {
+      absl::StrAppend(&out, "  ", req.reminder_id, " ", req.status, " ", req.path, "\n");
+    }
+    return absl::StrCat(out, log, ".log:\n", stack_.LogTail(log));
+  }
+
   // The ledger and the receiver agree: no row FAILED or DEAD; every SENT row reached the
   // receiver with its delivery id and a valid signature, and every message the receiver
   // accepted belongs to a SENT row. Returns the number of SENT rows.
@@ -304,8 +313,8 @@ TEST_F(StackTest, DeliversSignedReminderAndClosingCancelsTheRest) {
   const std::string assignment = task.assignments(0).assignment_id();
 
   // Planned: the heads-up (in ~2 s), the milestone (in ~7 s), the deadline (in 1 h).
-  ASSERT_TRUE(WaitUntil([&] { return Ledger().size() == 3; })) << Ledger().size();
-  ASSERT_TRUE(WaitUntil([&] { return sink_.Delivered().size() == 1; }));
+  ASSERT_TRUE(WaitUntil([&] { return Ledger().size() == 3; })) << Dump("tasks");
+  ASSERT_TRUE(WaitUntil([&] { return sink_.Delivered().size() == 1; })) << Dump("worker");
   auto before = Rows(rv1::REMINDER_KIND_BEFORE_DUE, {"t1"});
   ASSERT_EQ(before.size(), 1u);
   const auto requests = sink_.Requests();
@@ -380,7 +389,7 @@ TEST_F(StackTest, WorkerKilledMidDeliveryLosesNothing) {
         return AllIn(Rows(rv1::REMINDER_KIND_BEFORE_DUE, {"t1"}), rv1::REMINDER_STATE_SENT, 10);
       },
       absl::Seconds(30)))
-      << stack_.LogTail("worker", 20000) << stack_.LogTail("reminders", 5000);
+      << Dump("worker");
   std::multiset<std::string> delivered = sink_.Delivered();
   std::set<std::string> unique(delivered.begin(), delivered.end());
   EXPECT_EQ(unique.size(), 10u);
@@ -420,7 +429,7 @@ TEST_F(StackTest, RedisCrashAndRestartLosesNothing) {
                      4);
       },
       absl::Seconds(30)))
-      << stack_.LogTail("reminders");
+      << Dump("reminders");
   std::multiset<std::string> delivered = sink_.Delivered();
   EXPECT_EQ(std::set<std::string>(delivered.begin(), delivered.end()).size(), 4u);
   EXPECT_EQ(ExpectEveryReminderAccountedFor(), 4u);
@@ -449,7 +458,7 @@ TEST_F(StackTest, RemindersOutageDelaysButLosesNothing) {
         return AllIn(Rows(rv1::REMINDER_KIND_BEFORE_DUE, {"t1"}), rv1::REMINDER_STATE_SENT, 1);
       },
       absl::Seconds(30)))
-      << stack_.LogTail("tasks");
+      << Dump("tasks");
   auto before = Rows(rv1::REMINDER_KIND_BEFORE_DUE, {"t1"});
   EXPECT_GE(FromTs(before[0].sent_time()), back);
   EXPECT_EQ(sink_.Delivered().size(), 1u);
