@@ -2,6 +2,7 @@
 
 #include <absl/strings/str_cat.h>
 
+#include <algorithm>
 #include <mutex>
 
 namespace duban::sqlite {
@@ -90,7 +91,10 @@ absl::StatusOr<std::unique_ptr<Connection>> Connection::Open(const Options& opti
                    // Reads through a memory map instead of read() copies into the page cache:
                    // index range scans (subtrees, lists) spend most of their time there.
                    " PRAGMA mmap_size=1073741824;");
-  if (!read_only) pragmas += "PRAGMA journal_mode=WAL;";
+  if (!read_only) {
+    absl::StrAppend(&pragmas, "PRAGMA journal_mode=WAL; PRAGMA cache_size=-",
+                    std::max(1, options.writer_cache_kib), ";");
+  }
   if (auto s = conn->Exec(pragmas); !s.ok()) return s;
   return conn;
 }

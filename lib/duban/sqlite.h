@@ -111,6 +111,11 @@ struct Options {
   std::string synchronous = "FULL";
   int busy_timeout_ms = 5000;
   int readers = 4;
+  // Page cache of the one writer connection. SQLite's default (2 MiB) is far smaller than the
+  // working set of a batch that touches every index of a large table: the writer then spends
+  // its time re-reading pages through pread and spilling them. Readers map the file (mmap) and
+  // keep the default.
+  int writer_cache_kib = 64 * 1024;
 };
 
 class Connection {

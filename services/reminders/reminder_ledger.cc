@@ -312,25 +312,38 @@ absl::StatusOr<absl::TimeZone> ReminderLedger::Zone(const std::string& name) con
 }
 
 absl::StatusOr<std::pair<StoredPolicy, bool>> ReminderLedger::ResolvePolicy(
-    ReminderReader& r, const AssignmentMirror& a) {
+    ReminderReader& r, const AssignmentMirror& a, PolicyCache& cache) {
+  auto policy = [&](const std::string& id) -> absl::StatusOr<const std::optional<StoredPolicy>*> {
+    auto it = cache.policies.find(id);
+    if (it == cache.policies.end()) {
+      auto found = r.FindPolicy(id);
+      if (!found.ok()) return found.status();
+      it = cache.policies.emplace(id, std::move(*found)).first;
+    }
+    return &it->second;
+  };
   bool fallback = false;
   if (!a.policy_id.empty()) {
-    auto own = r.FindPolicy(a.policy_id);
+    auto own = policy(a.policy_id);
     if (!own.ok()) return own.status();
-    if (*own) return std::make_pair(std::move(**own), false);
+    if (**own) return std::make_pair(***own, false);
     fallback = true;
   }
-  auto plan_default = r.FindPlanDefault(a.plan_id);
-  if (!plan_default.ok()) return plan_default.status();
-  if (*plan_default && !(*plan_default)->policy_id.empty()) {
-    auto p = r.FindPolicy((*plan_default)->policy_id);
-    if (!p.ok()) return p.status();
-    if (*p) return std::make_pair(std::move(**p), fallback);
+  auto pd = cache.plan_defaults.find(a.plan_id);
+  if (pd == cache.plan_defaults.end()) {
+    auto found = r.FindPlanDefault(a.plan_id);
+    if (!found.ok()) return found.status();
+    pd = cache.plan_defaults.emplace(a.plan_id, std::move(*found)).first;
   }
-  auto def = r.FindPolicy(kDefaultPolicyId);
+  if (pd->second && !pd->second->policy_id.empty()) {
+    auto p = policy(pd->second->policy_id);
+    if (!p.ok()) return p.status();
+    if (**p) return std::make_pair(***p, fallback);
+  }
+  auto def = policy(kDefaultPolicyId);
   if (!def.ok()) return def.status();
-  if (!*def) return absl::InternalError("built-in default policy missing");
-  return std::make_pair(std::move(**def), fallback);
+  if (!**def) return absl::InternalError("built-in default policy missing");
+  return std::make_pair(***def, fallback);
 }
 
 absl::StatusOr<ApplyResult> ReminderLedger::ScheduleAssignment(AssignmentChange change) {
@@ -383,10 +396,11 @@ absl::StatusOr<std::vector<ApplyResult>> ReminderLedger::ApplyChanges(
   absl::Status st = store_.Write([&](ReminderWriter& w) -> absl::Status {
     results.clear();
     ops.ops.clear();
+    PolicyCache policies;
     for (const auto& c : changes) {
       UnitInfo unit;
       if (auto it = zones.find(c.assignment.unit_id); it != zones.end()) unit = it->second;
-      auto r = ApplyOne(w, c, unit, now, ops);
+      auto r = ApplyOne(w, c, unit, now, ops, policies);
       if (!r.ok()) return r.status();
       results.push_back(std::move(*r));
     }
@@ -399,7 +413,7 @@ absl::StatusOr<std::vector<ApplyResult>> ReminderLedger::ApplyChanges(
 
 absl::StatusOr<ApplyResult> ReminderLedger::ApplyOne(ReminderWriter& w, const AssignmentChange& c,
                                                      const UnitInfo& unit, absl::Time now,
-                                                     QueueOps& ops) {
+                                                     QueueOps& ops, PolicyCache& policies) {
   ApplyResult result;
   result.assignment_id = c.assignment.id;
   result.version = c.assignment.version;
@@ -436,7 +450,7 @@ absl::StatusOr<ApplyResult> ReminderLedger::ApplyOne(ReminderWriter& w, const As
     if (auto s = CancelPending(w, a.id, detail, now, ops, result.canceled); !s.ok()) return s;
     return result;
   }
-  auto policy = ResolvePolicy(w, a);
+  auto policy = ResolvePolicy(w, a, policies);
   if (!policy.ok()) return policy.status();
   result.policy_id = policy->first.policy.id;
   result.policy_fallback = policy->second;

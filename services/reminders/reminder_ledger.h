@@ -16,6 +16,7 @@
 #include <optional>
 #include <string>
 #include <thread>
+#include <unordered_map>
 #include <vector>
 
 #include <absl/status/status.h>
@@ -319,12 +320,21 @@ class ReminderLedger {
 
   absl::Status ValidateChange(const AssignmentChange& c, FieldViolations& v) const;
   absl::StatusOr<absl::TimeZone> Zone(const std::string& name) const;
+  // Policies and plan defaults read within one write transaction. Nothing else writes them
+  // meanwhile (one writer), so a batch of a cascaded task's assignments reads each once instead
+  // of once per assignment.
+  struct PolicyCache {
+    std::unordered_map<std::string, std::optional<StoredPolicy>> policies;
+    std::unordered_map<std::string, std::optional<PlanDefault>> plan_defaults;
+  };
   // Loads the policy an assignment uses (own, plan default, built-in) and whether the own id
   // was unknown.
   absl::StatusOr<std::pair<StoredPolicy, bool>> ResolvePolicy(ReminderReader& r,
-                                                              const AssignmentMirror& a);
+                                                              const AssignmentMirror& a,
+                                                              PolicyCache& cache);
   absl::StatusOr<ApplyResult> ApplyOne(ReminderWriter& w, const AssignmentChange& c,
-                                       const UnitInfo& unit, absl::Time now, QueueOps& ops);
+                                       const UnitInfo& unit, absl::Time now, QueueOps& ops,
+                                       PolicyCache& policies);
   // Re-plans an assignment's rows from the mirror `a` (already stored).
   absl::Status Replan(ReminderWriter& w, const AssignmentMirror& a, const StoredPolicy& policy,
                       absl::Time now, QueueOps& ops, ApplyResult& result);

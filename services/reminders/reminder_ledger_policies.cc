@@ -123,13 +123,14 @@ absl::Status ReminderLedger::ReplanOpen(ReminderWriter& w, const OpenAssignmentQ
                                         const std::string& policy_id, absl::Time now,
                                         QueueOps& ops) {
   std::string after;
+  PolicyCache policies;
   for (;;) {
     auto page = w.OpenAssignments(q, after, kReplanPage);
     if (!page.ok()) return page.status();
     if (page->empty()) return absl::OkStatus();
     after = page->back().id;
     for (const AssignmentMirror& a : *page) {
-      auto policy = ResolvePolicy(w, a);
+      auto policy = ResolvePolicy(w, a, policies);
       if (!policy.ok()) return policy.status();
       if (!policy_id.empty() && policy->first.policy.id != policy_id) continue;
       ApplyResult ignored;
