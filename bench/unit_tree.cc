@@ -72,6 +72,36 @@ int64_t EvenShare(int64_t total, int64_t parents, int64_t i) {
   return total / parents + (i < total % parents ? 1 : 0);
 }
 
+pb::Unit& AddUnit(UnitTree& tree, const std::string& id, std::string name, pb::UnitKind kind,
+                  const std::string& parent) {
+  pb::Unit& u = tree.units.emplace_back();
+  u.set_id(id);
+  u.set_name(std::move(name));
+  u.set_kind(kind);
+  u.set_parent_id(parent);
+  return u;
+}
+
+// `n` party branches "第三党支部" under `village`; every 9th in a state enterprise (tag 国企),
+// every 13th in a city-direct organ (tag 市直单位).
+void AddBranches(UnitTree& tree, const std::string& village, int64_t n) {
+  for (int64_t b = 1; b <= n; ++b) {
+    tree.branches.push_back(tree.units.size());
+    const int num = static_cast<int>(std::min<int64_t>(b, 99));
+    std::string name = "第" + ChineseNumber(num) + "党支部";
+    pb::Unit& bu = AddUnit(tree, Child(village, 'b', b), "", pb::UNIT_KIND_PARTY_BRANCH, village);
+    if (b % 9 == 0) {
+      bu.add_tags("国企");
+      name = "国企" + name;
+    }
+    if (b % 13 == 0) {
+      bu.add_tags("市直单位");
+      name = "机关" + name;
+    }
+    bu.set_name(std::move(name));
+  }
+}
+
 }  // namespace
 
 UnitTree GenerateUnitTree(int64_t total) {
@@ -87,12 +117,7 @@ UnitTree GenerateUnitTree(int64_t total) {
   tree.units.reserve(static_cast<size_t>(total));
   auto add = [&](const std::string& id, std::string name, pb::UnitKind kind,
                  const std::string& parent) -> pb::Unit& {
-    pb::Unit& u = tree.units.emplace_back();
-    u.set_id(id);
-    u.set_name(std::move(name));
-    u.set_kind(kind);
-    u.set_parent_id(parent);
-    return u;
+    return AddUnit(tree, id, std::move(name), kind, parent);
   };
 
   add("gd", "广东省", pb::UNIT_KIND_PROVINCE, "");
@@ -127,28 +152,52 @@ UnitTree GenerateUnitTree(int64_t total) {
       tree.villages.push_back(tree.units.size());
       add(village, PlaceName(1000003 + village_seq, v % 3 == 0 ? "社区" : "村"),
           pb::UNIT_KIND_VILLAGE, town_ids[t]);
-      const int64_t n_branches = EvenShare(branches, villages, village_seq);
-      for (int64_t b = 1; b <= n_branches; ++b) {
-        tree.branches.push_back(tree.units.size());
-        const int num = static_cast<int>(std::min<int64_t>(b, 99));
-        std::string name = "第" + ChineseNumber(num) + "党支部";
-        pb::Unit& bu = add(Child(village, 'b', b), "", pb::UNIT_KIND_PARTY_BRANCH, village);
-        // Some branches belong to state enterprises or city-direct organs.
-        if (b % 9 == 0) {
-          bu.add_tags("国企");
-          name = "国企" + name;
-        }
-        if (b % 13 == 0) {
-          bu.add_tags("市直单位");
-          name = "机关" + name;
-        }
-        bu.set_name(std::move(name));
-      }
+      AddBranches(tree, village, EvenShare(branches, villages, village_seq));
     }
   }
   if (static_cast<int64_t>(tree.units.size()) != total) {
     throw std::logic_error("unit tree generator produced " + std::to_string(tree.units.size()) +
                            " units instead of " + std::to_string(total));
+  }
+  return tree;
+}
+
+UnitTree GenerateCityTree(int64_t branches) {
+  if (branches < 1) throw std::invalid_argument("the city tree needs at least one branch");
+  // Zhaoqing's three districts, four counties and one county-level city.
+  static const std::array<const char*, 8> kDistricts = {"端州区", "鼎湖区", "高要区", "四会市",
+                                                        "广宁县", "怀集县", "封开县", "德庆县"};
+  constexpr int kTowns = 13;
+  constexpr int kVillagesPerTown = 15;  // 1,560 villages and communities
+  UnitTree tree;
+  AddUnit(tree, "gd", "广东省", pb::UNIT_KIND_PROVINCE, "");
+  for (int c = 1; c <= kCities; ++c) {
+    if (c == 8) {
+      tree.cities.push_back(tree.units.size());
+      AddUnit(tree, kCityTreeRoot, kCityNames[c - 1], pb::UNIT_KIND_CITY, "gd");
+    } else {
+      AddUnit(tree, Child("gd", 'c', c), kCityNames[c - 1], pb::UNIT_KIND_CITY, "gd");
+    }
+  }
+  const int64_t villages = static_cast<int64_t>(kDistricts.size()) * kTowns * kVillagesPerTown;
+  int64_t village_seq = 0;
+  for (size_t d = 0; d < kDistricts.size(); ++d) {
+    const std::string district = Child(kCityTreeRoot, 'd', static_cast<int64_t>(d) + 1);
+    tree.districts.push_back(tree.units.size());
+    AddUnit(tree, district, kDistricts[d], pb::UNIT_KIND_DISTRICT, kCityTreeRoot);
+    for (int t = 1; t <= kTowns; ++t) {
+      const std::string town = Child(district, 't', t);
+      tree.towns.push_back(tree.units.size());
+      AddUnit(tree, town, PlaceName(d * 100 + t + 7, t % 4 == 0 ? "街道" : "镇"),
+              pb::UNIT_KIND_TOWN, district);
+      for (int v = 1; v <= kVillagesPerTown; ++v, ++village_seq) {
+        const std::string village = Child(town, 'v', v);
+        tree.villages.push_back(tree.units.size());
+        AddUnit(tree, village, PlaceName(2000003 + village_seq, v % 3 == 0 ? "社区" : "村"),
+                pb::UNIT_KIND_VILLAGE, town);
+        AddBranches(tree, village, EvenShare(branches, villages, village_seq));
+      }
+    }
   }
   return tree;
 }

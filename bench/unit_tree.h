@@ -22,6 +22,16 @@ struct UnitTree {
 // real province's counts of towns and villages.
 UnitTree GenerateUnitTree(int64_t total);
 
+// The city of GenerateCityTree.
+inline constexpr char kCityTreeRoot[] = "gd.zq";
+
+// One city shaped like Zhaoqing (肇庆市, "全市8315个基层党支部"): the province `gd`, its 21
+// cities (all but `gd.zq` without units below them), and under `gd.zq` its 8 real districts
+// and counties, 13 towns/streets each, 15 villages/communities per town, and `branches` party
+// branches spread evenly over the 1,560 villages (`gd.zq.d03.t05.v07.b04`), tagged as in
+// GenerateUnitTree. `cities` holds only `gd.zq`; for 8,315 branches, 10,009 units in all.
+UnitTree GenerateCityTree(int64_t branches);
+
 // A deterministic Chinese person name for the i-th contact.
 std::string PersonName(uint64_t i);
 

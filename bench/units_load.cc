@@ -28,6 +28,7 @@
 #include <string>
 #include <vector>
 
+#include "bench_support.h"
 #include "child_process.h"
 #include "closed_loop.h"
 #include "duban/units/v1/units.grpc.pb.h"
@@ -60,27 +61,6 @@ struct Config {
   std::string work_dir;
   bool keep_data = false;
   uint64_t seed = 42;
-};
-
-// A temporary directory removed with everything in it, unless asked to keep it.
-class TempDir {
- public:
-  TempDir(const std::string& parent, bool keep) : keep_(keep) {
-    std::string tmpl = (fs::path(parent) / "duban-bench-XXXXXX").string();
-    if (mkdtemp(tmpl.data()) == nullptr) throw std::runtime_error("mkdtemp in " + parent);
-    path_ = tmpl;
-  }
-  ~TempDir() {
-    std::error_code ec;
-    if (!keep_) fs::remove_all(path_, ec);
-  }
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-  const fs::path& path() const { return path_; }
-
- private:
-  fs::path path_;
-  bool keep_;
 };
 
 // One row of a round's results.
@@ -116,87 +96,11 @@ const char kResolve[] = "ResolveRecipients, 50 queries/call";
 const char kBaselineInfo[] = "no-op GetUnit, --log-level=info";
 const char kGetUnitInfo[] = "GetUnit, random id, --log-level=info";
 
-// Thrown when SIGINT/SIGTERM stops a load early: its figures are meaningless, so the round is
-// abandoned (the servers are stopped by their destructors on the way out).
-struct Interrupted : std::runtime_error {
-  Interrupted() : std::runtime_error("interrupted") {}
-};
-
-void ThrowIfInterrupted() {
-  if (g_stop_requested) throw Interrupted();
+// Server and client CPU per operation since `cpu` was made.
+void Charge(const CpuMeter& cpu, Measurement& m, int64_t ops) {
+  if (ops <= 0) return;
+  std::tie(m.server_cpu_us, m.client_cpu_us) = cpu.PerOp(ops);
 }
-
-std::string LoadAverage() {
-  std::ifstream in("/proc/loadavg");
-  std::string a, b, c;
-  in >> a >> b >> c;
-  return a + " " + b + " " + c;
-}
-
-std::string SelfDir() { return fs::read_symlink("/proc/self/exe").parent_path().string(); }
-
-// User + system CPU seconds a process has used: fields 14 and 15 of /proc/<pid>/stat.
-double ProcessCpuSeconds(pid_t pid) {
-  std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
-  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  // The command name (field 2) is parenthesised and may contain spaces: parse after it.
-  const size_t close = text.rfind(')');
-  if (close == std::string::npos) return 0;
-  std::istringstream rest(text.substr(close + 2));
-  std::string field;
-  unsigned long long utime = 0, stime = 0;
-  for (int i = 3; i <= 15 && rest >> field; ++i) {
-    if (i == 14) utime = std::stoull(field);
-    if (i == 15) stime = std::stoull(field);
-  }
-  return static_cast<double>(utime + stime) / static_cast<double>(sysconf(_SC_CLK_TCK));
-}
-
-double SelfCpuSeconds() {
-  rusage u{};
-  getrusage(RUSAGE_SELF, &u);
-  auto seconds = [](const timeval& t) { return static_cast<double>(t.tv_sec) + t.tv_usec / 1e6; };
-  return seconds(u.ru_utime) + seconds(u.ru_stime);
-}
-
-// Busy and total CPU seconds of the whole machine so far, from the first line of /proc/stat.
-std::pair<double, double> MachineCpuSeconds() {
-  std::ifstream in("/proc/stat");
-  std::string cpu;
-  unsigned long long v[8] = {};  // user nice system idle iowait irq softirq steal
-  in >> cpu;
-  for (auto& x : v) in >> x;
-  const double tick = static_cast<double>(sysconf(_SC_CLK_TCK));
-  const double busy = static_cast<double>(v[0] + v[1] + v[2] + v[5] + v[6] + v[7]);
-  const double total = busy + static_cast<double>(v[3] + v[4]);
-  return {busy / tick, total / tick};
-}
-
-// CPU of this process and of its reaped children (the servers, once stopped).
-double OwnCpuSeconds() {
-  auto seconds = [](const timeval& t) { return static_cast<double>(t.tv_sec) + t.tv_usec / 1e6; };
-  rusage self{}, children{};
-  getrusage(RUSAGE_SELF, &self);
-  getrusage(RUSAGE_CHILDREN, &children);
-  return seconds(self.ru_utime) + seconds(self.ru_stime) + seconds(children.ru_utime) +
-         seconds(children.ru_stime);
-}
-
-// CPU used by one server and by this process between construction and Charge().
-class CpuMeter {
- public:
-  explicit CpuMeter(pid_t server)
-      : server_(server), server0_(ProcessCpuSeconds(server)), client0_(SelfCpuSeconds()) {}
-  void Charge(Measurement& m, int64_t ops) const {
-    if (ops <= 0) return;
-    m.server_cpu_us = (ProcessCpuSeconds(server_) - server0_) * 1e6 / static_cast<double>(ops);
-    m.client_cpu_us = (SelfCpuSeconds() - client0_) * 1e6 / static_cast<double>(ops);
-  }
-
- private:
-  pid_t server_;
-  double server0_, client0_;
-};
 
 class Bench {
  public:
@@ -207,8 +111,7 @@ class Bench {
   Round RunRound(int round, const fs::path& dir) {
     Round r;
     r.load_before = LoadAverage();
-    const auto [busy0, total0] = MachineCpuSeconds();
-    const double own0 = OwnCpuSeconds();
+    const OtherCpuMeter other_cpu;
     const fs::path data = dir / ("units-round" + std::to_string(round));
     const std::string log_dir = dir.string();
 
@@ -240,9 +143,7 @@ class Bench {
     }
     r.load_after = LoadAverage();
     // Every server of the round has been stopped and reaped here, so RUSAGE_CHILDREN has them.
-    const auto [busy1, total1] = MachineCpuSeconds();
-    const double other = (busy1 - busy0) - (OwnCpuSeconds() - own0);
-    r.other_cpu_percent = total1 > total0 ? std::max(0.0, 100 * other / (total1 - total0)) : 0;
+    r.other_cpu_percent = other_cpu.Percent();
     return r;
   }
 
@@ -316,7 +217,7 @@ class Bench {
     LoadResult r = RunClosedLoop(m, Options());
     ThrowIfInterrupted();
     Measurement out = FromLoad(name, r);
-    cpu.Charge(out, r.completed_total);
+    Charge(cpu, out, r.completed_total);
     return out;
   }
 
@@ -348,7 +249,7 @@ class Bench {
     grpc::Status status = writer->Finish();
     ThrowIfInterrupted();
     const double seconds = std::chrono::duration<double>(Clock::now() - start).count();
-    cpu.Charge(m, cfg_.units);
+    Charge(cpu, m, cfg_.units);
     if (!status.ok()) {
       throw std::runtime_error("ImportUnits failed: " + status.error_message());
     }
@@ -404,7 +305,7 @@ class Bench {
     LoadResult r = RunClosedLoop(m, Options());
     ThrowIfInterrupted();
     Measurement out = FromLoad(kListUnits, r);
-    cpu.Charge(out, r.completed_total);
+    Charge(cpu, out, r.completed_total);
     return out;
   }
 
@@ -456,7 +357,7 @@ class Bench {
                                std::to_string(plan.size()) + " succeeded; " + r.first_error);
     }
     Measurement out = FromLoad(kAddContact, r);
-    cpu.Charge(out, r.completed_total);
+    Charge(cpu, out, r.completed_total);
     out.note = std::to_string(plan.size()) + " contacts, " +
                std::to_string(cfg_.setup_concurrency) +
                " in flight, synchronous=" + cfg_.sqlite_synchronous;
@@ -506,7 +407,7 @@ class Bench {
     LoadResult r = RunClosedLoop(m, Options());
     ThrowIfInterrupted();
     Measurement out = FromLoad(kResolve, r);
-    cpu.Charge(out, r.completed_total);
+    Charge(cpu, out, r.completed_total);
     out.note = "every query resolved to >= 1 person (checked)";
     return out;
   }
@@ -517,30 +418,6 @@ class Bench {
 };
 
 // ---- reporting ----
-
-double Median(std::vector<double> v) {
-  std::sort(v.begin(), v.end());
-  const size_t n = v.size();
-  return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
-}
-
-std::string Fixed(double v, int digits) {
-  char buf[64];
-  std::snprintf(buf, sizeof buf, "%.*f", digits, v);
-  return buf;
-}
-
-std::string Rate(double v) {
-  // Thousands separators keep 6-digit rates readable in the table.
-  // Built forwards rather than with string::insert, which trips GCC 12's -Wrestrict.
-  const std::string digits = Fixed(v, 0);
-  std::string out;
-  for (size_t i = 0; i < digits.size(); ++i) {
-    if (i > 0 && digits[i - 1] != '-' && (digits.size() - i) % 3 == 0) out += ',';
-    out += digits[i];
-  }
-  return out;
-}
 
 std::string Ms(const std::optional<double>& v) { return v ? Fixed(*v, 3) : "—"; }
 std::string Us(const std::optional<double>& v) { return v ? Fixed(*v, 1) : "—"; }
@@ -649,15 +526,12 @@ bool PrintSummary(const std::vector<Round>& rounds, const Config& cfg) {
   return all;
 }
 
-void OnSignal(int) { g_stop_requested.store(true); }
-
 int Main(int argc, char** argv) {
   Config cfg;
   const std::string self = SelfDir();
   cfg.units_bin = (fs::path(self) / ".." / "services" / "units" / "duban-units").lexically_normal();
   cfg.noop_bin = (fs::path(self) / "duban-noop-server").string();
-  const char* tmp = std::getenv("TMPDIR");
-  cfg.work_dir = tmp && *tmp ? tmp : "/tmp";
+  cfg.work_dir = DefaultWorkDir();
 
   CLI::App app("duban-bench-units: load generator for duban-units against a no-op baseline",
                "duban-bench-units");
@@ -695,10 +569,7 @@ int Main(int argc, char** argv) {
   app.add_option("--seed", cfg.seed, "Random seed for ids and queries");
   CLI11_PARSE(app, argc, argv);
 
-  struct sigaction sa {};
-  sa.sa_handler = OnSignal;
-  sigaction(SIGINT, &sa, nullptr);
-  sigaction(SIGTERM, &sa, nullptr);
+  InstallStopHandlers();
 
   utsname uts{};
   uname(&uts);

@@ -1530,12 +1530,77 @@ absl::Status SqliteTaskStore::Read(const std::function<absl::Status(TaskReader&)
   });
 }
 
+struct SqliteTaskStore::PendingWrite {
+  const std::function<absl::Status(TaskWriter&)>* fn;
+  absl::Status status;
+  bool done = false;
+  // Woken when done, or when it is first in line and may lead the next group: one wake-up per
+  // writer, not a thundering herd.
+  std::condition_variable cv;
+};
+
+// At most this many writes share a transaction, so one group cannot hold the writer for long.
+constexpr size_t kMaxGroup = 64;
+
 absl::Status SqliteTaskStore::Write(const std::function<absl::Status(TaskWriter&)>& fn) {
-  return db_->Write([&](Connection& c) {
+  PendingWrite me{&fn, absl::OkStatus()};
+  std::unique_lock<std::mutex> lock(group_mu_);
+  waiting_.push_back(&me);
+  while (!me.done && (writing_ || waiting_.front() != &me)) me.cv.wait(lock);
+  if (me.done) return me.status;
+  // Lead: this write and those queued behind it.
+  writing_ = true;
+  std::vector<PendingWrite*> group;
+  while (!waiting_.empty() && group.size() < kMaxGroup) {
+    group.push_back(waiting_.front());
+    waiting_.pop_front();
+  }
+  lock.unlock();
+  WriteGroup(group);
+  lock.lock();
+  writing_ = false;
+  for (PendingWrite* p : group) {
+    p->done = true;
+    if (p != &me) p->cv.notify_one();
+  }
+  if (!waiting_.empty()) waiting_.front()->cv.notify_one();
+  return me.status;
+}
+
+void SqliteTaskStore::WriteGroup(const std::vector<PendingWrite*>& group) {
+  if (group.size() == 1) {
+    PendingWrite& p = *group.front();
+    p.status = db_->Write([&](Connection& c) {
+      if (auto s = Tune(c); !s.ok()) return s;
+      SqliteTaskTx tx(c);
+      return (*p.fn)(tx);
+    });
+    return;
+  }
+  auto run = [](Connection& c, const char* sql) -> absl::Status {
+    auto stmt = c.Prepare(sql);
+    if (!stmt.ok()) return stmt.status();
+    return stmt->Run();
+  };
+  absl::Status committed = db_->Write([&](Connection& c) -> absl::Status {
     if (auto s = Tune(c); !s.ok()) return s;
     SqliteTaskTx tx(c);
-    return fn(tx);
+    for (PendingWrite* p : group) {
+      if (auto s = run(c, "SAVEPOINT grouped_write"); !s.ok()) return s;
+      p->status = (*p->fn)(tx);
+      if (!p->status.ok()) {
+        // Undo this write only; a failure here means the transaction itself is gone.
+        if (auto s = run(c, "ROLLBACK TO grouped_write"); !s.ok()) return s;
+      }
+      if (auto s = run(c, "RELEASE grouped_write"); !s.ok()) return s;
+    }
+    return absl::OkStatus();
   });
+  if (committed.ok()) return;
+  // Nothing of the group was applied: every write that had succeeded fails with the reason.
+  for (PendingWrite* p : group) {
+    if (p->status.ok()) p->status = committed;
+  }
 }
 
 }  // namespace duban::tasks

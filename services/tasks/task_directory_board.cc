@@ -6,6 +6,7 @@
 
 #include <absl/container/flat_hash_map.h>
 #include <absl/container/flat_hash_set.h>
+#include <absl/container/node_hash_map.h>
 #include <absl/strings/numbers.h>
 #include <absl/strings/str_cat.h>
 #include <absl/strings/str_join.h>
@@ -180,7 +181,13 @@ absl::StatusOr<BoardPage> TaskDirectory::GetBoard(const BoardQuery& q) {
   }
 
   // The root's subtree, and for CHILD_OF_ROOT which child of the root each unit is under.
-  absl::flat_hash_map<std::string, std::string> unit_group;  // unit -> group key (or itself)
+  // `cell` caches the group's counters once a row has reached it, so that a row costs one hash
+  // lookup (the unit) rather than two (the unit, then its group).
+  struct UnitGroup {
+    std::string key;
+    Tally* cell = nullptr;
+  };
+  absl::flat_hash_map<std::string, UnitGroup> unit_group;  // unit -> group key (or itself)
   absl::flat_hash_map<std::string, std::string> unit_names;
   if (!q.root_unit_id.empty()) {
     absl::Status s = units_.ListSubtree(q.root_unit_id, {}, "", [&](std::vector<UnitInfo>& page) {
@@ -192,13 +199,13 @@ absl::StatusOr<BoardPage> TaskDirectory::GetBoard(const BoardQuery& q) {
           group = u.id;
         } else {
           auto it = unit_group.find(u.parent_id);
-          group = it == unit_group.end() ? u.id : it->second;
+          group = it == unit_group.end() ? u.id : it->second.key;
         }
-        unit_group.emplace(u.id, std::move(group));
         if (q.group_by == BoardGrouping::kChildOfRoot &&
             (u.id == q.root_unit_id || u.parent_id == q.root_unit_id)) {
           unit_names.emplace(u.id, u.name);
         }
+        unit_group.emplace(std::move(u.id), UnitGroup{std::move(group), nullptr});
       }
       return absl::OkStatus();
     });
@@ -208,7 +215,8 @@ absl::StatusOr<BoardPage> TaskDirectory::GetBoard(const BoardQuery& q) {
     if (!s.ok()) return s;
   }
 
-  absl::flat_hash_map<std::string, Tally> cells;
+  // Node-based: UnitGroup::cell and `last_cell` point into it while it grows.
+  absl::node_hash_map<std::string, Tally> cells;
   Tally totals;
   absl::flat_hash_map<std::string, std::vector<PlannedPoint>> points_cache;
   std::vector<Task> top_tasks;
@@ -226,70 +234,116 @@ absl::StatusOr<BoardPage> TaskDirectory::GetBoard(const BoardQuery& q) {
     }
     LightInput in;
     in.now_us = now;
-    std::string kind_key;
+    // Rows come in index order (task path, then unit): consecutive rows are mostly the
+    // children of one task, with the same milestones, deadline and creation time, and often
+    // the same group. One-entry memos skip re-parsing, re-evaluating and re-looking-up.
+    std::string last_points;
+    bool have_points = false;
+    struct {
+      bool valid = false;
+      AssignmentState state = AssignmentState::kUnspecified;
+      int64_t create_us = 0, deadline_us = 0;
+      int percent = 0;
+      TrafficLight color = TrafficLight::kUnspecified;
+    } light_memo;
+    std::string last_key;
+    Tally* last_cell = nullptr;
     absl::Status scanned = tx.ScanBoard(q.plan_id, task_path, [&](const BoardRow& row) {
       if (q.role != AssignmentRole::kUnspecified && row.role != q.role) return;
       absl::string_view key;
+      Tally* cell = nullptr;
       if (!q.root_unit_id.empty()) {
         auto it = unit_group.find(row.unit_id);
         if (it == unit_group.end()) return;  // outside the subtree
-        if (q.group_by == BoardGrouping::kChildOfRoot) key = it->second;
-      }
-      switch (q.group_by) {
-        case BoardGrouping::kUnit:
-          key = row.unit_id;
-          break;
-        case BoardGrouping::kUnitKind: {
-          int k = static_cast<int>(row.unit_kind);
-          key = kKindKeys[k >= 0 && k <= kMaxUnitKind ? k : 0];
-          break;
+        if (q.group_by == BoardGrouping::kChildOfRoot) {
+          if (it->second.cell == nullptr) it->second.cell = &cells[it->second.key];
+          cell = it->second.cell;
         }
-        case BoardGrouping::kUnitTag:
-          key = row.unit_tags;  // split into tags below
-          break;
-        case BoardGrouping::kTopLevelTask: {
-          absl::string_view p = row.task_path;
-          if (p.size() > 1) {
-            size_t end = p.find('/', 1);
-            key = p.substr(1, end == absl::string_view::npos ? absl::string_view::npos : end - 1);
+      }
+      if (cell == nullptr) {
+        switch (q.group_by) {
+          case BoardGrouping::kUnit:
+            key = row.unit_id;
+            break;
+          case BoardGrouping::kUnitKind: {
+            int k = static_cast<int>(row.unit_kind);
+            key = kKindKeys[k >= 0 && k <= kMaxUnitKind ? k : 0];
+            break;
           }
-          break;
+          case BoardGrouping::kUnitTag:
+            key = row.unit_tags;  // split into tags below
+            break;
+          case BoardGrouping::kTopLevelTask: {
+            absl::string_view p = row.task_path;
+            if (p.size() > 1) {
+              size_t end = p.find('/', 1);
+              key = p.substr(1, end == absl::string_view::npos ? absl::string_view::npos : end - 1);
+            }
+            break;
+          }
+          default:
+            break;
         }
-        default:
-          break;
+        if (last_cell == nullptr || key != last_key) {
+          last_cell = &cells[key];
+          last_key.assign(key.data(), key.size());
+        }
+        cell = last_cell;
       }
-      Tally t;
-      t.total = 1;
-      t.states[row.state] = 1;
+
       const bool open = IsOpen(row.state);
-      if (open && row.state != AssignmentState::kSubmitted && row.deadline_us < now) t.overdue = 1;
+      const int state = static_cast<int>(row.state);
+      const int overdue =
+          open && row.state != AssignmentState::kSubmitted && row.deadline_us < now ? 1 : 0;
+      int done_on_time = 0, done_late = 0;
       if (row.state == AssignmentState::kDone) {
-        (row.submit_us && *row.submit_us <= row.baseline_us ? t.done_on_time : t.done_late) = 1;
+        (row.submit_us && *row.submit_us <= row.baseline_us ? done_on_time : done_late) = 1;
       }
-      if (row.state != AssignmentState::kCanceled &&
-          (row.baseline_us <= now || row.state == AssignmentState::kDone)) {
-        t.due_so_far = 1;
-      }
+      const int due_so_far = row.state != AssignmentState::kCanceled &&
+                                     (row.baseline_us <= now || row.state == AssignmentState::kDone)
+                                 ? 1
+                                 : 0;
+      int light = -1;
       if (open) {
-        in.state = row.state;
-        in.create_us = row.create_us;
-        in.deadline_us = row.deadline_us;
-        in.reported_percent = row.last_percent;
-        in.milestones.clear();
-        if (!row.plan_points.empty()) {
-          auto it = points_cache.find(row.plan_points);
-          if (it == points_cache.end()) {
-            it = points_cache.emplace(std::string(row.plan_points), ParsePoints(row.plan_points))
-                     .first;
+        if (!have_points || row.plan_points != last_points) {
+          in.milestones.clear();
+          if (!row.plan_points.empty()) {
+            auto it = points_cache.find(row.plan_points);
+            if (it == points_cache.end()) {
+              it = points_cache.emplace(std::string(row.plan_points), ParsePoints(row.plan_points))
+                       .first;
+            }
+            in.milestones = it->second;
           }
-          in.milestones = it->second;
+          last_points.assign(row.plan_points.data(), row.plan_points.size());
+          have_points = true;
+          light_memo.valid = false;
         }
-        t.lights[static_cast<int>(lights_.Color(in))] += 1;
+        if (!light_memo.valid || light_memo.state != row.state ||
+            light_memo.create_us != row.create_us || light_memo.deadline_us != row.deadline_us ||
+            light_memo.percent != row.last_percent) {
+          in.state = row.state;
+          in.create_us = row.create_us;
+          in.deadline_us = row.deadline_us;
+          in.reported_percent = row.last_percent;
+          light_memo.valid = true;
+          light_memo.state = row.state;
+          light_memo.create_us = row.create_us;
+          light_memo.deadline_us = row.deadline_us;
+          light_memo.percent = row.last_percent;
+          light_memo.color = lights_.Color(in);
+        }
+        light = static_cast<int>(light_memo.color);
       }
-      totals.Add(t);
-      auto it = cells.find(key);
-      if (it == cells.end()) it = cells.emplace(std::string(key), Tally{}).first;
-      it->second.Add(t);
+      for (Tally* t : {&totals, cell}) {
+        t->total += 1;
+        t->states.by_state[state] += 1;
+        t->overdue += overdue;
+        t->done_on_time += done_on_time;
+        t->done_late += done_late;
+        t->due_so_far += due_so_far;
+        if (light >= 0) t->lights[light] += 1;
+      }
     });
     if (!scanned.ok()) return scanned;
     if (q.group_by == BoardGrouping::kTopLevelTask && !cells.empty()) {

@@ -6,6 +6,8 @@
 #include <absl/strings/str_cat.h>
 
 #include <nlohmann/json.hpp>
+#include <thread>
+#include <vector>
 
 #include "task_fixture.h"
 
@@ -785,6 +787,32 @@ TEST_F(PlanTaskTest, ProvisionalDeadlinesAreReResolvedWhenTheYearIsPublished) {
   ASSERT_EQ(Outbox().size(), outbox + 1);
   EXPECT_EQ(Outbox().back().snapshot.deadline_us, LocalUs(2027, 1, 7, 18));
   EXPECT_EQ(*after.RefreshProvisionalDeadlines(), 0);
+}
+
+// Concurrent writes share transactions (group commit): each still sees the others' changes as
+// if serialised, and one that fails undoes only its own changes.
+TEST_F(PlanTaskTest, ConcurrentWritesAreGroupedAndAFailureUndoesOnlyItsOwn) {
+  constexpr int kWriters = 16;
+  std::vector<absl::Status> results(kWriters);
+  auto write = [&](int i) {
+    results[i] = store_->Write([&, i](TaskWriter& tx) -> absl::Status {
+      if (auto s = tx.InsertPlan(MakePlan(absl::StrCat("g", i))); !s.ok()) return s;
+      // The first writer holds its transaction so that the others queue up into one group.
+      if (i == 0) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+      if (i % 3 == 1) return absl::AbortedError(absl::StrCat("writer ", i, " gives up"));
+      return absl::OkStatus();
+    });
+  };
+  std::vector<std::thread> threads;
+  threads.emplace_back(write, 0);
+  std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  for (int i = 1; i < kWriters; ++i) threads.emplace_back(write, i);
+  for (auto& t : threads) t.join();
+  for (int i = 0; i < kWriters; ++i) {
+    EXPECT_EQ(results[i].ok(), i % 3 != 1) << i << ": " << results[i];
+    auto p = directory_->GetPlan(absl::StrCat("g", i));
+    EXPECT_EQ(p.ok(), i % 3 != 1) << i << ": " << p.status();
+  }
 }
 
 }  // namespace
