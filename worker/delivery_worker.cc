@@ -242,6 +242,25 @@ absl::StatusOr<std::vector<queue::SettleReport>> DeliveryWorker::SettleWithRetry
   }
 }
 
+bool DeliveryWorker::RecordWithRetry(absl::Span<const DeliveryRecord> records) {
+  // While the reminders service is away the worker cannot fetch new reminders either, so
+  // waiting here delays delivery and loses nothing; it gives up only past the shutdown grace.
+  absl::Duration backoff = absl::Milliseconds(100);
+  for (;;) {
+    absl::Status s = sink_->Record(records);
+    if (s.ok()) return true;
+    if (s.code() == absl::StatusCode::kInvalidArgument) {
+      // A malformed outcome never succeeds: a bug to log loudly, not a reason to stop work.
+      spdlog::error("outcomes rejected, not recorded: {}", Str(s));
+      return true;
+    }
+    if (PastGrace()) return false;
+    spdlog::warn("recording {} outcomes failed (will retry): {}", records.size(), Str(s));
+    absl::SleepFor(backoff);
+    backoff = std::min(backoff * 2, absl::Seconds(5));
+  }
+}
+
 void DeliveryWorker::ProcessBatch(queue::JobQueue& q, const std::string& consumer, Channel& channel,
                                   std::vector<Delivery> deliveries) {
   thread_local absl::BitGen gen;
@@ -309,7 +328,17 @@ void DeliveryWorker::ProcessBatch(queue::JobQueue& q, const std::string& consume
         reported[i] = true;
       }
     }
-    if (!sends.empty()) sink_->Record(sends);
+    if (!sends.empty() && !RecordWithRetry(sends)) {
+      // Only when stopping past the grace period with the ledger still unreachable: nothing of
+      // this flush is settled, so the jobs come back after their lease (to this or another
+      // worker), which finds them sent and reports them then.
+      spdlog::error("{}: {} sends not recorded before shutdown; left for redelivery", consumer,
+                    sends.size());
+      outcomes.clear();
+      records.clear();
+      record_of.clear();
+      return;
+    }
 
     auto reports = SettleWithRetry(q, outcomes);
     if (!reports.ok()) {
@@ -351,7 +380,9 @@ void DeliveryWorker::ProcessBatch(queue::JobQueue& q, const std::string& consume
     for (size_t i = 0; i < records.size(); ++i) {
       if (!reported[i]) rest.push_back(std::move(records[i]));
     }
-    if (!rest.empty()) sink_->Record(rest);
+    // Retries and dead letters are settled in Redis already, which holds their truth; the
+    // ledger's copy is repaired by the next attempt's report or by Reconcile.
+    if (!rest.empty()) RecordWithRetry(rest);
     outcomes.clear();
     records.clear();
     record_of.clear();

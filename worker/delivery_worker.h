@@ -75,6 +75,8 @@ class DeliveryWorker {
                     std::vector<queue::Delivery> deliveries);
   absl::StatusOr<std::vector<queue::SettleReport>> SettleWithRetry(
       queue::JobQueue& q, const std::vector<queue::Outcome>& outcomes);
+  // Reports outcomes to the sink until it succeeds; false only when stopping past the grace.
+  bool RecordWithRetry(absl::Span<const DeliveryRecord> records);
   // Sleeps up to `d`; returns early (true) when stopping.
   bool SleepUnlessStopping(absl::Duration d);
   bool PastGrace() const;

@@ -60,11 +60,13 @@ std::string KindName(rv1::ReminderKind k) {
 class GrpcReminderSource : public ReminderSource {
  public:
   GrpcReminderSource(std::shared_ptr<grpc::Channel> reminders, std::shared_ptr<grpc::Channel> units,
-                     std::shared_ptr<grpc::Channel> tasks, std::string channel)
+                     std::shared_ptr<grpc::Channel> tasks, std::string channel,
+                     bool channel_has_default)
       : reminders_(rv1::ReminderService::NewStub(reminders)),
         units_(uv1::UnitService::NewStub(units)),
         tasks_(tv1::TaskService::NewStub(tasks)),
-        channel_(std::move(channel)) {}
+        channel_(std::move(channel)),
+        channel_has_default_(channel_has_default) {}
 
   absl::StatusOr<std::vector<Resolution>> Resolve(absl::Span<const SourceJob> jobs) override {
     std::vector<Resolution> out(jobs.size());
@@ -178,7 +180,9 @@ class GrpcReminderSource : public ReminderSource {
         } else {
           to.address = c.contact_id();
         }
-        if (!to.address.empty()) o.recipients.push_back(std::move(to));
+        // Without an address of its own a contact is reachable only through the channel's
+        // default (--webhook-url), which the channel applies to an empty address.
+        if (!to.address.empty() || channel_has_default_) o.recipients.push_back(std::move(to));
       }
       if (o.recipients.empty()) {
         o.kind = Resolution::Kind::kDead;
@@ -193,6 +197,7 @@ class GrpcReminderSource : public ReminderSource {
   std::unique_ptr<uv1::UnitService::Stub> units_;
   std::unique_ptr<tv1::TaskService::Stub> tasks_;
   std::string channel_;
+  bool channel_has_default_;
 };
 
 rv1::Channel ChannelEnum(const std::string& name) {
@@ -207,7 +212,7 @@ class GrpcOutcomeSink : public OutcomeSink {
   GrpcOutcomeSink(std::shared_ptr<grpc::Channel> reminders, std::string worker_id)
       : stub_(rv1::ReminderService::NewStub(reminders)), worker_id_(std::move(worker_id)) {}
 
-  void Record(absl::Span<const DeliveryRecord> records) override {
+  absl::Status Record(absl::Span<const DeliveryRecord> records) override {
     for (size_t start = 0; start < records.size(); start += 1000) {
       rv1::RecordDeliveriesRequest req;
       for (size_t i = start; i < records.size() && i < start + 1000; ++i) {
@@ -253,19 +258,19 @@ class GrpcOutcomeSink : public OutcomeSink {
             break;
         }
       }
-      // Best effort with a few retries: the ledger also learns the fate through Reconcile.
-      for (int attempt = 0; attempt < 3; ++attempt) {
-        grpc::ClientContext ctx;
-        SetDeadline(ctx);
-        rv1::RecordDeliveriesResponse resp;
-        grpc::Status s = stub_->RecordDeliveries(&ctx, req, &resp);
-        if (s.ok()) break;
-        spdlog::warn("RecordDeliveries ({} outcomes) failed: {}", req.outcomes_size(),
-                     s.error_message());
-        if (s.error_code() == grpc::StatusCode::INVALID_ARGUMENT) break;
-        absl::SleepFor(absl::Milliseconds(200 << attempt));
+      // One call per chunk; the worker retries the whole batch on failure (repeats of chunks
+      // already recorded come back DUPLICATE).
+      grpc::ClientContext ctx;
+      SetDeadline(ctx);
+      rv1::RecordDeliveriesResponse resp;
+      grpc::Status s = stub_->RecordDeliveries(&ctx, req, &resp);
+      if (!s.ok()) {
+        return absl::Status(static_cast<absl::StatusCode>(s.error_code()),
+                            absl::StrCat("RecordDeliveries (", req.outcomes_size(),
+                                         " outcomes): ", s.error_message()));
       }
     }
+    return absl::OkStatus();
   }
 
  private:
@@ -277,11 +282,11 @@ class GrpcOutcomeSink : public OutcomeSink {
 
 GrpcPipeline MakeGrpcPipeline(const std::string& reminders_addr, const std::string& units_addr,
                               const std::string& tasks_addr, const std::string& channel,
-                              const std::string& worker_id) {
+                              const std::string& worker_id, bool channel_has_default) {
   auto reminders = MakeChannel(reminders_addr);
   GrpcPipeline p;
-  p.source = std::make_unique<GrpcReminderSource>(reminders, MakeChannel(units_addr),
-                                                  MakeChannel(tasks_addr), channel);
+  p.source = std::make_unique<GrpcReminderSource>(
+      reminders, MakeChannel(units_addr), MakeChannel(tasks_addr), channel, channel_has_default);
   p.sink = std::make_unique<GrpcOutcomeSink>(reminders, worker_id);
   return p;
 }

@@ -21,9 +21,11 @@ struct GrpcPipeline {
 };
 
 // `channel` ("log", "webhook", "smtp", "noop") picks the contact field used as the address:
-// webhook_url for webhook, email for smtp, the contact id otherwise.
+// webhook_url for webhook, email for smtp, the contact id otherwise. With
+// `channel_has_default` (webhook with --webhook-url) contacts without that field are kept with
+// an empty address, which the channel replaces by its default.
 GrpcPipeline MakeGrpcPipeline(const std::string& reminders_addr, const std::string& units_addr,
                               const std::string& tasks_addr, const std::string& channel,
-                              const std::string& worker_id);
+                              const std::string& worker_id, bool channel_has_default);
 
 }  // namespace duban::worker

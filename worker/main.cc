@@ -217,7 +217,8 @@ int main(int argc, char** argv) {
     }
     auto grpc = duban::worker::MakeGrpcPipeline(
         config.reminders_addr, config.units_addr, config.tasks_addr, f.channel,
-        f.worker_id.empty() ? DefaultWorkerId() : f.worker_id);
+        f.worker_id.empty() ? DefaultWorkerId() : f.worker_id,
+        f.channel == "webhook" && !f.webhook_url.empty());
     source = std::move(grpc.source);
     sink = std::move(grpc.sink);
   }

@@ -20,14 +20,15 @@ const char* DeliveryRecordKindName(DeliveryRecord::Kind kind) {
   return "unknown";
 }
 
-void LogOutcomeSink::Record(absl::Span<const DeliveryRecord> records) {
-  if (!spdlog::should_log(spdlog::level::debug)) return;
+absl::Status LogOutcomeSink::Record(absl::Span<const DeliveryRecord> records) {
+  if (!spdlog::should_log(spdlog::level::debug)) return absl::OkStatus();
   for (const DeliveryRecord& r : records) {
     // Ids and the short error only: never message text or contact details.
     spdlog::debug("outcome {} reminder={} v={} attempt={} delivery={} error={}",
                   DeliveryRecordKindName(r.kind), r.job_id, r.version, r.attempt, r.delivery_id,
                   r.error);
   }
+  return absl::OkStatus();
 }
 
 }  // namespace duban::worker

@@ -1,5 +1,6 @@
 #pragma once
-// OutcomeSink: where delivery outcomes are reported after each batch is settled in Redis.
+// OutcomeSink: where delivery outcomes are reported: sends before their job is settled in Redis,
+// the rest (retries, dead letters, suppressions) after.
 // GrpcOutcomeSink sends ReminderService.RecordDeliveries (one RPC per batch); LogOutcomeSink
 // (direct mode) only counts and logs ids at debug level.
 #include <cstdint>
@@ -7,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include <absl/status/status.h>
 #include <absl/types/span.h>
 
 #include "message.h"
@@ -33,14 +35,16 @@ const char* DeliveryRecordKindName(DeliveryRecord::Kind kind);
 class OutcomeSink {
  public:
   virtual ~OutcomeSink() = default;
-  // Called by consumer threads concurrently; must be thread-safe. Failures are logged, never
-  // fatal: Redis already holds the truth for the queue, and the reminders service reconciles.
-  virtual void Record(absl::Span<const DeliveryRecord> records) = 0;
+  // Called by consumer threads concurrently; must be thread-safe. An error means some records
+  // may not have been recorded; the worker then retries, and does not settle sends in Redis
+  // before they are recorded (a settled job is gone, and with it the proof it was sent).
+  // Recording the same records again must be harmless (the ledger keeps repeats as duplicates).
+  virtual absl::Status Record(absl::Span<const DeliveryRecord> records) = 0;
 };
 
 class LogOutcomeSink : public OutcomeSink {
  public:
-  void Record(absl::Span<const DeliveryRecord> records) override;
+  absl::Status Record(absl::Span<const DeliveryRecord> records) override;
 };
 
 }  // namespace duban::worker

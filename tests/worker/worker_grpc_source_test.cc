@@ -23,6 +23,7 @@
 #include "redis_server.h"
 #include "support/child_process.h"
 #include "support/temp_dir.h"
+#include "webhook_sink.h"
 
 namespace duban::worker {
 namespace {
@@ -60,6 +61,11 @@ class FakeServices : public rv1::ReminderService::Service,
   grpc::Status RecordDeliveries(grpc::ServerContext*, const rv1::RecordDeliveriesRequest* req,
                                 rv1::RecordDeliveriesResponse* resp) override {
     std::lock_guard<std::mutex> lock(mu_);
+    ++record_calls;
+    if (failing_record_calls > 0) {
+      --failing_record_calls;
+      return grpc::Status(grpc::StatusCode::UNAVAILABLE, "ledger away (test)");
+    }
     for (const auto& o : req->outcomes()) {
       outcomes[o.reminder_id()] = o;
       resp->add_results(rv1::RECORD_RESULT_RECORDED);
@@ -115,13 +121,13 @@ class FakeServices : public rv1::ReminderService::Service,
 
   std::mutex mu_;
   int reminder_calls = 0, unit_calls = 0, task_calls = 0, max_batch = 0;
+  int record_calls = 0;
+  int failing_record_calls = 0;  // RecordDeliveries answers UNAVAILABLE this many times
   std::map<std::string, rv1::DeliveryOutcome> outcomes;
 };
 
-TEST(WorkerGrpcSourceTest, ResolvesThroughTheServicesAndRecordsOutcomes) {
-  testing::TempDir dir;
-  testing::RedisServer redis;
-  FakeServices fake;
+// The fakes on 127.0.0.1:0, serving all three services.
+std::unique_ptr<grpc::Server> StartFakes(FakeServices& fake, std::string* addr) {
   int port = 0;
   grpc::ServerBuilder builder;
   builder.AddListeningPort("127.0.0.1:0", grpc::InsecureServerCredentials(), &port);
@@ -129,52 +135,73 @@ TEST(WorkerGrpcSourceTest, ResolvesThroughTheServicesAndRecordsOutcomes) {
   builder.RegisterService(static_cast<uv1::UnitService::Service*>(&fake));
   builder.RegisterService(static_cast<tv1::TaskService::Service*>(&fake));
   std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
+  *addr = absl::StrCat("127.0.0.1:", port);
+  return server;
+}
+
+// Schedules `count` jobs "<prefix><i>" due now on queue "g".
+void ScheduleDue(queue::JobQueue& q, const std::string& prefix, int count) {
+  auto now = q.ServerTimeMs();
+  ASSERT_TRUE(now.ok());
+  std::vector<queue::ScheduleRequest> reqs;
+  for (int i = 0; i < count; ++i) {
+    queue::ScheduleRequest r;
+    r.job_id = absl::StrCat(prefix, i);
+    r.version = 1;
+    r.due = absl::FromUnixMillis(*now);
+    reqs.push_back(r);
+  }
+  ASSERT_TRUE(q.Schedule(reqs).ok());
+}
+
+// The worker with the log channel unless `channel_args` say otherwise.
+std::unique_ptr<testing::ChildProcess> StartWorker(const testing::TempDir& dir,
+                                                   const testing::RedisServer& redis,
+                                                   const std::string& addr,
+                                                   std::vector<std::string> channel_args = {}) {
+  if (channel_args.empty())
+    channel_args = {"--channel", "log", "--log-file", dir.File("out.jsonl")};
+  std::vector<std::string> argv = {DUBAN_WORKER_BINARY,
+                                   "--redis",
+                                   redis.url(),
+                                   "--queue",
+                                   "g",
+                                   "--worker-id",
+                                   "gw",
+                                   "--source",
+                                   "grpc",
+                                   "--reminders-addr",
+                                   addr,
+                                   "--units-addr",
+                                   addr,
+                                   "--tasks-addr",
+                                   addr,
+                                   "--consumers",
+                                   "1",
+                                   "--batch",
+                                   "100"};
+  argv.insert(argv.end(), channel_args.begin(), channel_args.end());
+  auto w = std::make_unique<testing::ChildProcess>(argv, dir.File("gw.stderr"));
+  EXPECT_EQ(w->WaitForLine("READY "), "gw");
+  return w;
+}
+
+TEST(WorkerGrpcSourceTest, ResolvesThroughTheServicesAndRecordsOutcomes) {
+  testing::TempDir dir;
+  testing::RedisServer redis;
+  FakeServices fake;
+  std::string addr;
+  std::unique_ptr<grpc::Server> server = StartFakes(fake, &addr);
   ASSERT_NE(server, nullptr);
-  const std::string addr = absl::StrCat("127.0.0.1:", port);
 
   queue::QueueOptions qo;
   qo.name = "g";
   auto q = queue::JobQueue::Create(redis.url(), qo);
   ASSERT_TRUE(q.ok());
-  auto now = (*q)->ServerTimeMs();
-  ASSERT_TRUE(now.ok());
-  std::vector<queue::ScheduleRequest> reqs;
   for (const std::string prefix : {"ok-", "stale-", "closed-", "nobody-"}) {
-    for (int i = 0; i < (prefix == "ok-" ? 60 : 5); ++i) {
-      queue::ScheduleRequest r;
-      r.job_id = absl::StrCat(prefix, i);
-      r.version = 1;
-      r.due = absl::FromUnixMillis(*now);
-      reqs.push_back(r);
-    }
+    ScheduleDue(**q, prefix, prefix == "ok-" ? 60 : 5);
   }
-  ASSERT_TRUE((*q)->Schedule(reqs).ok());
-
-  testing::ChildProcess w({DUBAN_WORKER_BINARY,
-                           "--redis",
-                           redis.url(),
-                           "--queue",
-                           "g",
-                           "--worker-id",
-                           "gw",
-                           "--source",
-                           "grpc",
-                           "--reminders-addr",
-                           addr,
-                           "--units-addr",
-                           addr,
-                           "--tasks-addr",
-                           addr,
-                           "--channel",
-                           "log",
-                           "--log-file",
-                           dir.File("out.jsonl"),
-                           "--consumers",
-                           "1",
-                           "--batch",
-                           "100"},
-                          dir.File("gw.stderr"));
-  ASSERT_EQ(w.WaitForLine("READY "), "gw");
+  auto w = StartWorker(dir, redis, addr);
   absl::Time end = absl::Now() + absl::Seconds(20);
   while (absl::Now() < end) {
     {
@@ -183,7 +210,7 @@ TEST(WorkerGrpcSourceTest, ResolvesThroughTheServicesAndRecordsOutcomes) {
     }
     absl::SleepFor(absl::Milliseconds(20));
   }
-  EXPECT_EQ(w.Signal(SIGTERM), 0);
+  EXPECT_EQ(w->Signal(SIGTERM), 0);
   server->Shutdown();
 
   std::lock_guard<std::mutex> lock(fake.mu_);
@@ -229,6 +256,106 @@ TEST(WorkerGrpcSourceTest, ResolvesThroughTheServicesAndRecordsOutcomes) {
   }
   EXPECT_EQ(zh, 60);
   EXPECT_EQ(en, 60);
+}
+
+// While RecordDeliveries fails, sends stay unsettled in Redis and the worker keeps reporting
+// them; once the ledger answers, every send is recorded, and none was sent twice.
+TEST(WorkerGrpcSourceTest, SendsAreRecordedAfterTheLedgerComesBack) {
+  testing::TempDir dir;
+  testing::RedisServer redis;
+  FakeServices fake;
+  fake.failing_record_calls = 4;
+  std::string addr;
+  std::unique_ptr<grpc::Server> server = StartFakes(fake, &addr);
+  ASSERT_NE(server, nullptr);
+  queue::QueueOptions qo;
+  qo.name = "g";
+  auto q = queue::JobQueue::Create(redis.url(), qo);
+  ASSERT_TRUE(q.ok());
+  ScheduleDue(**q, "ok-", 30);
+  auto w = StartWorker(dir, redis, addr);
+
+  absl::Time end = absl::Now() + absl::Seconds(30);
+  while (absl::Now() < end) {
+    {
+      std::lock_guard<std::mutex> lock(fake.mu_);
+      if (fake.outcomes.size() == 30) break;
+    }
+    absl::SleepFor(absl::Milliseconds(20));
+  }
+  // The settle follows the successful report; give it a moment, then Redis holds nothing.
+  end = absl::Now() + absl::Seconds(10);
+  while (absl::Now() < end) {
+    auto stats = (*q)->Stats();
+    ASSERT_TRUE(stats.ok());
+    if (stats->ready == 0 && stats->due == 0) break;
+    absl::SleepFor(absl::Milliseconds(20));
+  }
+  EXPECT_EQ(w->Signal(SIGTERM), 0);
+  server->Shutdown();
+
+  std::lock_guard<std::mutex> lock(fake.mu_);
+  EXPECT_GE(fake.record_calls, 5);  // the 4 refused, then the one that was recorded
+  ASSERT_EQ(fake.outcomes.size(), 30u);
+  for (const auto& [id, o] : fake.outcomes) {
+    EXPECT_EQ(o.outcome(), rv1::DELIVERY_OUTCOME_KIND_SENT) << id;
+  }
+  auto stats = (*q)->Stats();
+  ASSERT_TRUE(stats.ok());
+  EXPECT_EQ(stats->ready, 0);
+  EXPECT_EQ(stats->due, 0);
+  // 30 reminders x 2 contacts, each written once.
+  std::ifstream in(dir.File("out.jsonl"));
+  std::string line;
+  int lines = 0;
+  while (std::getline(in, line)) ++lines;
+  EXPECT_EQ(lines, 60);
+}
+
+// The fakes' contacts have no webhook_url: with --webhook-url they are reached there.
+TEST(WorkerGrpcSourceTest, WebhookUrlFlagReachesContactsWithoutOne) {
+  testing::TempDir dir;
+  testing::RedisServer redis;
+  FakeServices fake;
+  std::string addr;
+  std::unique_ptr<grpc::Server> server = StartFakes(fake, &addr);
+  ASSERT_NE(server, nullptr);
+  queue::QueueOptions qo;
+  qo.name = "g";
+  auto q = queue::JobQueue::Create(redis.url(), qo);
+  ASSERT_TRUE(q.ok());
+  ScheduleDue(**q, "ok-", 10);
+  const std::string secret = "grpc-source-test-secret-0123456789";
+  testing::WebhookSink sink(secret);
+  {
+    std::ofstream out(dir.File("secret"));
+    out << secret << "\n";
+  }
+  auto w = StartWorker(dir, redis, addr,
+                       {"--channel", "webhook", "--webhook-url", sink.Url("/ok/default"),
+                        "--webhook-secret-file", dir.File("secret")});
+  absl::Time end = absl::Now() + absl::Seconds(20);
+  while (absl::Now() < end) {
+    {
+      std::lock_guard<std::mutex> lock(fake.mu_);
+      if (fake.outcomes.size() == 10) break;
+    }
+    absl::SleepFor(absl::Milliseconds(20));
+  }
+  EXPECT_EQ(w->Signal(SIGTERM), 0);
+  server->Shutdown();
+
+  std::lock_guard<std::mutex> lock(fake.mu_);
+  ASSERT_EQ(fake.outcomes.size(), 10u);
+  for (const auto& [id, o] : fake.outcomes) {
+    EXPECT_EQ(o.outcome(), rv1::DELIVERY_OUTCOME_KIND_SENT) << id << ": " << o.error();
+  }
+  auto requests = sink.Requests();
+  EXPECT_EQ(requests.size(), 20u);  // two contacts per reminder
+  for (const auto& r : requests) {
+    EXPECT_TRUE(r.signature_ok);
+    EXPECT_EQ(r.path, "/ok/default");
+  }
 }
 
 }  // namespace
