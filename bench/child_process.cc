@@ -13,6 +13,7 @@
 #include <sstream>
 #include <stdexcept>
 #include <thread>
+#include <utility>
 
 namespace duban::bench {
 namespace {
@@ -28,12 +29,50 @@ ChildProcess::ChildProcess(std::vector<std::string> argv, std::string stderr_pat
     : name_(argv.at(0)), stderr_path_(std::move(stderr_path)) {
   int out[2];
   if (pipe2(out, O_CLOEXEC) != 0) throw SystemError("pipe");
-  int err_fd = open(stderr_path_.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
-  if (err_fd < 0) {
+  try {
+    Spawn(argv, out[1]);
+  } catch (...) {
     close(out[0]);
     close(out[1]);
-    throw SystemError("open " + stderr_path_);
+    throw;
   }
+  close(out[1]);
+  stdout_fd_ = out[0];
+  try {
+    address_ = ReadListeningLine(ready_timeout);
+  } catch (...) {
+    Stop(std::chrono::milliseconds(1000));
+    throw;
+  }
+}
+
+ChildProcess ChildProcess::StartUnwatched(std::vector<std::string> argv, std::string stderr_path) {
+  ChildProcess p;
+  p.name_ = argv.at(0);
+  p.stderr_path_ = std::move(stderr_path);
+  int devnull = open("/dev/null", O_WRONLY | O_CLOEXEC);
+  if (devnull < 0) throw SystemError("open /dev/null");
+  try {
+    p.Spawn(argv, devnull);
+  } catch (...) {
+    close(devnull);
+    throw;
+  }
+  close(devnull);
+  return p;
+}
+
+ChildProcess::ChildProcess(ChildProcess&& other) noexcept
+    : name_(std::move(other.name_)),
+      stderr_path_(std::move(other.stderr_path_)),
+      pid_(std::exchange(other.pid_, -1)),
+      stdout_fd_(std::exchange(other.stdout_fd_, -1)),
+      address_(std::move(other.address_)),
+      wait_status_(other.wait_status_) {}
+
+void ChildProcess::Spawn(std::vector<std::string>& argv, int stdout_fd) {
+  int err_fd = open(stderr_path_.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+  if (err_fd < 0) throw SystemError("open " + stderr_path_);
   // Build the argv array before fork: only async-signal-safe calls are allowed in the child
   // of a multi-threaded parent (gRPC has threads running by now).
   std::vector<char*> cargv;
@@ -43,8 +82,6 @@ ChildProcess::ChildProcess(std::vector<std::string> argv, std::string stderr_pat
 
   pid_ = fork();
   if (pid_ < 0) {
-    close(out[0]);
-    close(out[1]);
     close(err_fd);
     throw SystemError("fork");
   }
@@ -56,7 +93,7 @@ ChildProcess::ChildProcess(std::vector<std::string> argv, std::string stderr_pat
     sigset_t none;
     sigemptyset(&none);
     sigprocmask(SIG_SETMASK, &none, nullptr);
-    dup2(out[1], STDOUT_FILENO);
+    dup2(stdout_fd, STDOUT_FILENO);
     dup2(err_fd, STDERR_FILENO);
     int devnull = open("/dev/null", O_RDONLY);
     if (devnull >= 0) dup2(devnull, STDIN_FILENO);
@@ -65,15 +102,7 @@ ChildProcess::ChildProcess(std::vector<std::string> argv, std::string stderr_pat
     (void)!write(STDERR_FILENO, msg, sizeof msg - 1);
     _exit(127);
   }
-  close(out[1]);
   close(err_fd);
-  stdout_fd_ = out[0];
-  try {
-    address_ = ReadListeningLine(ready_timeout);
-  } catch (...) {
-    Stop(std::chrono::milliseconds(1000));
-    throw;
-  }
 }
 
 ChildProcess::~ChildProcess() { Stop(); }

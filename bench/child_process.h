@@ -18,6 +18,10 @@ class ChildProcess {
   // stopping the child.
   ChildProcess(std::vector<std::string> argv, std::string stderr_path,
                std::chrono::milliseconds ready_timeout);
+  // For programs that print no LISTENING line (redis-server): returns once started; the caller
+  // checks readiness its own way. The child's stdout is discarded; address() is empty.
+  static ChildProcess StartUnwatched(std::vector<std::string> argv, std::string stderr_path);
+  ChildProcess(ChildProcess&& other) noexcept;
   ~ChildProcess();
   ChildProcess(const ChildProcess&) = delete;
   ChildProcess& operator=(const ChildProcess&) = delete;
@@ -30,6 +34,9 @@ class ChildProcess {
   int Stop(std::chrono::milliseconds grace = std::chrono::milliseconds(5000));
 
  private:
+  ChildProcess() = default;
+  // fork/exec with the child's stdout on `stdout_fd`; sets pid_.
+  void Spawn(std::vector<std::string>& argv, int stdout_fd);
   std::string ReadListeningLine(std::chrono::milliseconds timeout);
   std::string StderrTail() const;
 

@@ -121,6 +121,9 @@ class ReminderReader {
   // Pending rows with id > after_id, in id order, at most `limit`.
   virtual absl::StatusOr<std::vector<PendingRef>> ListPending(const std::string& after_id,
                                                               int limit) = 0;
+  // Pending rows with after_id < id <= last_id, in id order: a page of ListPending read again.
+  virtual absl::StatusOr<std::vector<PendingRef>> ListPendingRange(const std::string& after_id,
+                                                                   const std::string& last_id) = 0;
   // Which of `ids` are pending rows (id → row), for orphan detection.
   virtual absl::StatusOr<std::vector<PendingRef>> FindPending(
       const std::vector<std::string>& ids) = 0;
