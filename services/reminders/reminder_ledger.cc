@@ -277,6 +277,14 @@ absl::Status ReminderLedger::ValidateChange(const AssignmentChange& c, FieldViol
   }
   v.AddIfError(p + "plan_id", ValidateId(a.plan_id));
   v.AddIfError(p + "task_id", ValidateId(a.task_id));
+  if (!a.task_path.empty()) {
+    const std::string own = "/" + a.task_id + "/";
+    if (a.task_path.size() > 1000 || a.task_path.front() != '/' ||
+        a.task_path.size() < own.size() ||
+        a.task_path.compare(a.task_path.size() - own.size(), own.size(), own) != 0) {
+      v.Add(p + "task_path", "must be empty or \"/.../task_id/\", at most 1,000 characters");
+    }
+  }
   v.AddIfError(p + "unit_id", ValidateId(a.unit_id));
   if (a.role < 0 || a.role > 2) v.Add(p + "role", "unknown role");
   int state = static_cast<int>(a.state);

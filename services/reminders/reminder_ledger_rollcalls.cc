@@ -483,7 +483,7 @@ absl::StatusOr<RollCallRound> ReminderLedger::OpenRound(ReminderWriter& w, RollC
     after = page->back().id;
     for (const AssignmentMirror& a : *page) {
       if (in_subtree.count(a.unit_id) == 0) continue;
-      if (!rc.task_id.empty() && a.task_id != rc.task_id) continue;
+      if (!rc.task_id.empty() && !a.InTaskSubtree(rc.task_id)) continue;
       by_unit[a.unit_id].push_back(a.id);
     }
   }

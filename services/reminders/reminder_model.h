@@ -133,6 +133,14 @@ struct AssignmentMirror {
   std::string timezone;  // the unit's zone when last planned
   int unit_kind = 0;     // the unit's kind when last planned (for budgets)
   int64_t update_us = 0;
+  std::string task_path;  // "/top/child/task_id/" from the snapshot; empty from older senders
+
+  // The assignment belongs to `task_id` or to a task under it.
+  bool InTaskSubtree(const std::string& id) const {
+    if (task_id == id) return true;
+    const std::string segment = "/" + id + "/";
+    return task_path.find(segment) != std::string::npos;
+  }
 
   bool closed() const {
     return state == AssignmentState::kDone || state == AssignmentState::kCanceled;

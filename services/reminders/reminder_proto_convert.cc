@@ -167,6 +167,7 @@ absl::StatusOr<AssignmentChange> ScheduleChangeFromProto(const pb::AssignmentSna
   a.version = s.version();
   a.plan_id = s.plan_id();
   a.task_id = s.task_id();
+  a.task_path = s.task_path();
   a.unit_id = s.unit_id();
   a.role = static_cast<int>(s.role());
   a.state = static_cast<AssignmentState>(s.state());

@@ -201,6 +201,10 @@ DROP INDEX reminders_by_roll_call;
 CREATE INDEX reminders_by_roll_call ON reminders(roll_call_id, planned_us, id)
   WHERE roll_call_id != '';
 )sql"},
+      // Roll-calls of a key task also call the units of the tasks cascaded from it.
+      {4, R"sql(
+ALTER TABLE assignments ADD COLUMN task_path TEXT NOT NULL DEFAULT '';
+)sql"},
   };
   return kMigrations;
 }
@@ -340,7 +344,8 @@ StoredPolicy ReadPolicy(const Stmt& s) {
 
 constexpr char kAssignmentColumns[] =
     "id, version, plan_id, task_id, unit_id, role, state, policy_id, create_us, ack_us, "
-    "deadline_us, milestones, last_report_us, change_us, timezone, update_us, unit_kind";
+    "deadline_us, milestones, last_report_us, change_us, timezone, update_us, unit_kind, "
+    "task_path";
 
 AssignmentMirror ReadAssignment(const Stmt& s) {
   AssignmentMirror a;
@@ -361,6 +366,7 @@ AssignmentMirror ReadAssignment(const Stmt& s) {
   a.timezone = s.Text(14);
   a.update_us = s.Int(15);
   a.unit_kind = static_cast<int>(s.Int(16));
+  a.task_path = s.Text(17);
   return a;
 }
 
@@ -950,7 +956,8 @@ class SqliteReminderTx : public ReminderWriter {
   absl::Status UpsertAssignment(const AssignmentMirror& a) override {
     auto s = c_.Prepare(absl::StrCat(
         "INSERT OR REPLACE INTO assignments (", kAssignmentColumns,
-        ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17)"));
+        ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, "
+        "?18)"));
     if (!s.ok()) return s.status();
     s->Bind(1, a.id)
         .Bind(2, a.version)
@@ -968,7 +975,8 @@ class SqliteReminderTx : public ReminderWriter {
         .Bind(14, a.change_us)
         .Bind(15, a.timezone)
         .Bind(16, a.update_us)
-        .Bind(17, a.unit_kind);
+        .Bind(17, a.unit_kind)
+        .Bind(18, a.task_path);
     return s->Run();
   }
 

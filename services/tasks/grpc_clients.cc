@@ -150,6 +150,7 @@ rpb::AssignmentChange ToAssignmentChange(const OutboxMessage& m) {
   a->set_version(s.version);
   a->set_plan_id(s.plan_id);
   a->set_task_id(s.task_id);
+  a->set_task_path(s.task_path);
   a->set_unit_id(s.unit_id);
   a->set_role(static_cast<rpb::AssignmentRole>(s.role));
   a->set_state(static_cast<rpb::AssignmentState>(s.state));

@@ -411,10 +411,11 @@ std::string OutboxPayload(const OutboxMessage& m) {
                     x.due_us);
   }
   const std::string f(1, kFieldSep);
-  return absl::StrCat("a1", f, s.assignment_id, f, s.version, f, s.plan_id, f, s.task_id, f,
+  // "a2" appends the task path to "a1"; rows written as "a1" are still read.
+  return absl::StrCat("a2", f, s.assignment_id, f, s.version, f, s.plan_id, f, s.task_id, f,
                       s.unit_id, f, static_cast<int>(s.role), f, static_cast<int>(s.state), f,
                       s.policy_id, f, s.create_us, f, OptText(s.acknowledge_us), f, s.deadline_us,
-                      f, OptText(s.last_report_us), f, s.change_us, f, ms);
+                      f, OptText(s.last_report_us), f, s.change_us, f, ms, f, s.task_path);
 }
 
 void OutboxFromPayload(absl::string_view text, OutboxMessage& m) {
@@ -437,7 +438,7 @@ void OutboxFromPayload(absl::string_view text, OutboxMessage& m) {
     m.plan_version = num(f[3]);
     return;
   }
-  if (f.size() != 15 || f[0] != "a1") {
+  if (!(f.size() == 15 && f[0] == "a1") && !(f.size() == 16 && f[0] == "a2")) {
     spdlog::error("tasks store: bad outbox payload");
     return;
   }
@@ -461,6 +462,7 @@ void OutboxFromPayload(absl::string_view text, OutboxMessage& m) {
       if (p.size() == 3) s.milestones.push_back({p[0], p[1], num(p[2])});
     }
   }
+  if (f.size() == 16) s.task_path = f[15];
 }
 
 // ---- Row readers ----

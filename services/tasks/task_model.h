@@ -302,6 +302,7 @@ struct AssignmentSnapshot {
   std::vector<MilestoneSnapshot> milestones;
   std::optional<int64_t> last_report_us;
   int64_t change_us = 0;
+  std::string task_path;  // Task::path, for roll-calls of a task and its descendants
 };
 
 // One change waiting in the outbox for the reminders service.

@@ -120,6 +120,7 @@ AssignmentSnapshot SnapshotOf(const Assignment& a, const Task& task, int64_t cha
   s.version = a.version;
   s.plan_id = a.plan_id;
   s.task_id = a.task_id;
+  s.task_path = task.path;
   s.unit_id = a.unit_id;
   s.role = a.role;
   s.state = a.state;

@@ -424,6 +424,35 @@ TEST_F(RollCallTest, NoChaseOnceEveryoneReportedAndTaskFilterNarrowsTheCall) {
   EXPECT_EQ(rounds[0].units_reported(), 1);
 }
 
+// A roll-call of a key task also calls the units of the tasks cascaded from it (task_path).
+TEST_F(RollCallTest, TaskFilterIncludesTheTasksCascadedFromIt) {
+  Assign("a1", "gd.zq.a");  // task-1 itself
+  auto child = Snapshot("a2", 1, kDeadline, Now(), pb::ASSIGNMENT_STATE_ASSIGNED, "gd.zq.a");
+  child.set_task_id("task-1.b07");
+  child.set_task_path("/task-1/task-1.b07/");
+  ScheduleOk(child);
+  auto other = Snapshot("a9", 1, kDeadline, Now(), pb::ASSIGNMENT_STATE_ASSIGNED, "gd.zq.a");
+  other.set_task_id("task-10");
+  other.set_task_path("/task-10/");
+  ScheduleOk(other);
+  // A path that does not end with the task's own id is refused, naming the field.
+  auto bad = Snapshot("a3", 1, kDeadline, Now(), pb::ASSIGNMENT_STATE_ASSIGNED, "gd.zq.a");
+  bad.set_task_path("/task-1/other/");
+  pb::ScheduleAssignmentResponse resp;
+  auto st = Schedule(bad, &resp);
+  EXPECT_EQ(st.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_THAT(testing::ViolatedFields(st), Contains("assignment.task_path"));
+
+  auto rc = Weekly("rc-1", {pb::WEEKDAY_MONDAY});
+  rc.set_task_id("task-1");
+  CreateOk(rc);
+  SetNow(Sh(2025, 5, 26, 9));
+  ASSERT_EQ(Tick().rounds_started, 1);
+  auto rows = RollCallRows("rc-1");
+  ASSERT_EQ(rows.size(), 1u);
+  EXPECT_THAT(Ids(rows[0]), UnorderedElementsAre("a1", "a2"));  // not a9 (task-10)
+}
+
 TEST_F(RollCallTest, AfterAnOutageOneRoundAndOneChaseGoOutNotABurst) {
   Assign("a1", "gd.zq.a");
   auto rc = Weekly("rc-1", {pb::WEEKDAY_MONDAY});
