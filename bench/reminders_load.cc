@@ -42,6 +42,8 @@
 #include "duban/reminders/v1/reminders.grpc.pb.h"
 #include "duban/tasks/v1/tasks.grpc.pb.h"
 #include "duban/units/v1/units.grpc.pb.h"
+#include "grpc_client.h"
+#include "tasks_helpers.h"
 #include "unit_tree.h"
 
 namespace duban::bench {
@@ -73,13 +75,6 @@ struct Config {
   bool keep_data = false;
 };
 
-google::protobuf::Timestamp FromNow(std::chrono::hours ahead) {
-  const auto t = std::chrono::system_clock::now() + ahead;
-  google::protobuf::Timestamp ts;
-  ts.set_seconds(std::chrono::duration_cast<std::chrono::seconds>(t.time_since_epoch()).count());
-  return ts;
-}
-
 // 17:00 Asia/Shanghai (09:00 UTC) on the first Monday-Friday at least `days` days out: a
 // deadline as a plan would set it, so no two of a policy's rules meet in one slot.
 google::protobuf::Timestamp WeekdayDeadline(int days) {
@@ -90,28 +85,6 @@ google::protobuf::Timestamp WeekdayDeadline(int days) {
   google::protobuf::Timestamp ts;
   ts.set_seconds(t);
   return ts;
-}
-
-template <typename Stub>
-std::unique_ptr<typename Stub::Stub> Connect(const std::string& address) {
-  auto channel = grpc::CreateChannel(address, grpc::InsecureChannelCredentials());
-  if (!channel->WaitForConnected(std::chrono::system_clock::now() + std::chrono::seconds(10))) {
-    throw std::runtime_error("cannot connect to " + address);
-  }
-  return Stub::NewStub(channel);
-}
-
-void Check(const grpc::Status& s, const std::string& what) {
-  if (!s.ok()) {
-    throw std::runtime_error(what + " failed: code " + std::to_string(s.error_code()) + ": " +
-                             s.error_message());
-  }
-}
-
-std::unique_ptr<grpc::ClientContext> Context(std::chrono::seconds deadline) {
-  auto ctx = std::make_unique<grpc::ClientContext>();
-  ctx->set_deadline(std::chrono::system_clock::now() + deadline);
-  return ctx;
 }
 
 double SecondsSince(WallClock::time_point start) {
@@ -229,7 +202,7 @@ class Bench {
          "--sqlite-synchronous=" + cfg_.sqlite_synchronous, "--shutdown-grace-ms=2000"},
         (dir_ / "units.stderr").string(), milliseconds(30000));
     units_stub_ = Connect<upb::UnitService>(units.address());
-    ImportTree();
+    ImportUnitTree(*units_stub_, tree_);
     ChildProcess reminders(
         {cfg_.reminders_bin, "--listen=127.0.0.1:0", "--data-dir=" + (dir_ / "reminders").string(),
          "--redis=" + redis_url_, "--units-addr=" + units.address(), "--log-level=warn",
@@ -285,13 +258,6 @@ class Bench {
   }
 
   // ---- (b) end to end ----
-
-  tpb::Actor Actor() const {
-    tpb::Actor a;
-    a.set_id("system:bench");
-    a.set_name("压测");
-    return a;
-  }
 
   // A liaison with the sink's webhook for the city and every party branch, 8 calls in flight.
   void AddContacts(const std::string& url) {
@@ -365,18 +331,9 @@ class Bench {
     plan->set_title("压测：端到端");
     plan->set_owner_unit_id(kCityTreeRoot);
     plan->set_default_reminder_policy_id("bench-e2e");
-    auto set_date = [](tpb::Date* d, std::chrono::hours ahead) {
-      const std::time_t t =
-          std::chrono::system_clock::to_time_t(std::chrono::system_clock::now() + ahead);
-      std::tm tm{};
-      gmtime_r(&t, &tm);
-      d->set_year(tm.tm_year + 1900);
-      d->set_month(tm.tm_mon + 1);
-      d->set_day(tm.tm_mday);
-    };
-    set_date(plan->mutable_start_date(), std::chrono::hours(-24));
-    set_date(plan->mutable_end_date(), std::chrono::hours(24 * 30));
-    *plan_req.mutable_actor() = Actor();
+    SetDate(plan->mutable_start_date(), std::chrono::hours(-24));
+    SetDate(plan->mutable_end_date(), std::chrono::hours(24 * 30));
+    *plan_req.mutable_actor() = BenchActor();
     tpb::Plan plan_out;
     auto plctx = Context(std::chrono::seconds(10));
     Check(tasks_stub->CreatePlan(plctx.get(), plan_req, &plan_out), "CreatePlan");
@@ -396,7 +353,7 @@ class Bench {
     due_ts.set_seconds(
         std::chrono::duration_cast<std::chrono::seconds>(due_wall.time_since_epoch()).count());
     *t->mutable_deadline()->mutable_absolute_time() = due_ts;
-    *treq.mutable_actor() = Actor();
+    *treq.mutable_actor() = BenchActor();
     tpb::Task tout;
     auto tctx = Context(std::chrono::seconds(10));
     Check(tasks_stub->CreateTask(tctx.get(), treq, &tout), "CreateTask");
@@ -404,7 +361,7 @@ class Bench {
     creq.set_task_id("bench-e2e-task");
     creq.set_root_unit_id(kCityTreeRoot);
     creq.add_unit_kinds(tpb::UNIT_KIND_PARTY_BRANCH);
-    *creq.mutable_actor() = Actor();
+    *creq.mutable_actor() = BenchActor();
     tpb::CascadeTaskResponse cresp;
     const auto cascade_start = WallClock::now();
     auto cctx = Context(std::chrono::seconds(120));
@@ -488,24 +445,6 @@ class Bench {
     auto reply = c.Command({"FLUSHALL"});
     if (!reply.ok()) throw std::runtime_error("FLUSHALL: " + std::string(reply.status().message()));
     std::printf("FLUSHALL: Redis emptied\n");
-    std::fflush(stdout);
-  }
-
-  void ImportTree() {
-    auto ctx = Context(std::chrono::seconds(120));
-    upb::ImportUnitsResponse resp;
-    auto writer = units_stub_->ImportUnits(ctx.get(), &resp);
-    for (size_t i = 0; i < tree_.units.size(); i += 1000) {
-      upb::ImportUnitsRequest msg;
-      if (i == 0) msg.set_mode(upb::ImportUnitsRequest::ALL_OR_NOTHING);
-      const size_t end = std::min(tree_.units.size(), i + 1000);
-      for (size_t j = i; j < end; ++j) *msg.add_units() = tree_.units[j];
-      if (!writer->Write(msg)) break;
-    }
-    writer->WritesDone();
-    Check(writer->Finish(), "ImportUnits");
-    std::printf("imported %zu units (%zu party branches under %s)\n", tree_.units.size(),
-                tree_.branches.size(), kCityTreeRoot);
     std::fflush(stdout);
   }
 

@@ -33,6 +33,8 @@
 #include "duban/sqlite.h"
 #include "duban/tasks/v1/tasks.grpc.pb.h"
 #include "duban/units/v1/units.grpc.pb.h"
+#include "grpc_client.h"
+#include "tasks_helpers.h"
 #include "unit_tree.h"
 
 namespace duban::bench {
@@ -84,45 +86,6 @@ struct Series {
   std::vector<double> server_cpu_ms;
 };
 
-google::protobuf::Timestamp FromNow(std::chrono::hours ahead) {
-  const auto t = std::chrono::system_clock::now() + ahead;
-  google::protobuf::Timestamp ts;
-  ts.set_seconds(std::chrono::duration_cast<std::chrono::seconds>(t.time_since_epoch()).count());
-  return ts;
-}
-
-void SetDate(tpb::Date* d, std::chrono::hours ahead) {
-  const std::time_t t =
-      std::chrono::system_clock::to_time_t(std::chrono::system_clock::now() + ahead);
-  std::tm tm{};
-  gmtime_r(&t, &tm);
-  d->set_year(tm.tm_year + 1900);
-  d->set_month(tm.tm_mon + 1);
-  d->set_day(tm.tm_mday);
-}
-
-template <typename Service>
-std::unique_ptr<typename Service::Stub> Connect(const std::string& address) {
-  auto channel = grpc::CreateChannel(address, grpc::InsecureChannelCredentials());
-  if (!channel->WaitForConnected(std::chrono::system_clock::now() + std::chrono::seconds(10))) {
-    throw std::runtime_error("cannot connect to " + address);
-  }
-  return Service::NewStub(channel);
-}
-
-void Check(const grpc::Status& s, const std::string& what) {
-  if (!s.ok()) {
-    throw std::runtime_error(what + " failed: code " + std::to_string(s.error_code()) + ": " +
-                             s.error_message());
-  }
-}
-
-std::unique_ptr<grpc::ClientContext> Context(std::chrono::seconds deadline) {
-  auto ctx = std::make_unique<grpc::ClientContext>();
-  ctx->set_deadline(std::chrono::system_clock::now() + deadline);
-  return ctx;
-}
-
 class Bench {
  public:
   Bench(Config cfg, const fs::path& dir)
@@ -144,7 +107,7 @@ class Bench {
     noop_pid_ = noop.pid();
     units_stub_ = Connect<upb::UnitService>(units.address());
     noop_stub_ = Connect<upb::UnitService>(noop.address());
-    ImportTree();
+    ImportUnitTree(*units_stub_, tree_);
     // No --reminders-addr: the outbox rows are written in each transaction all the same and
     // stay in the database, where they are counted below.
     ChildProcess tasks(
@@ -174,35 +137,6 @@ class Bench {
  private:
   // ---- set-up ----
 
-  void ImportTree() {
-    auto ctx = Context(std::chrono::seconds(120));
-    upb::ImportUnitsResponse resp;
-    auto writer = units_stub_->ImportUnits(ctx.get(), &resp);
-    for (size_t i = 0; i < tree_.units.size(); i += 1000) {
-      upb::ImportUnitsRequest msg;
-      if (i == 0) msg.set_mode(upb::ImportUnitsRequest::ALL_OR_NOTHING);
-      const size_t end = std::min(tree_.units.size(), i + 1000);
-      for (size_t j = i; j < end; ++j) *msg.add_units() = tree_.units[j];
-      if (!writer->Write(msg)) break;
-    }
-    writer->WritesDone();
-    Check(writer->Finish(), "ImportUnits");
-    if (resp.created() != static_cast<int64_t>(tree_.units.size())) {
-      throw std::runtime_error("ImportUnits created " + std::to_string(resp.created()) + " of " +
-                               std::to_string(tree_.units.size()));
-    }
-    std::printf("imported %zu units (%zu party branches under %s)\n", tree_.units.size(),
-                tree_.branches.size(), kCityTreeRoot);
-    std::fflush(stdout);
-  }
-
-  tpb::Actor Actor() const {
-    tpb::Actor a;
-    a.set_id("system:bench");
-    a.set_name("压测");
-    return a;
-  }
-
   void CreatePlans() {
     for (const char* id : {kBoardPlan, kLoadPlan}) {
       tpb::CreatePlanRequest req;
@@ -213,7 +147,7 @@ class Bench {
       p->set_owner_unit_id(kCityTreeRoot);
       SetDate(p->mutable_start_date(), std::chrono::hours(-24 * 30));
       SetDate(p->mutable_end_date(), std::chrono::hours(24 * 365));
-      *req.mutable_actor() = Actor();
+      *req.mutable_actor() = BenchActor();
       tpb::Plan out;
       auto ctx = Context(std::chrono::seconds(10));
       Check(stub_->CreatePlan(ctx.get(), req, &out), std::string("CreatePlan ") + id);
@@ -244,7 +178,7 @@ class Bench {
         *ms->mutable_due()->mutable_absolute_time() =
             FromNow(std::chrono::hours(24 * (-10 + (10 + 3 * i) * m / 2)));
       }
-      *create.mutable_actor() = Actor();
+      *create.mutable_actor() = BenchActor();
       tpb::Task created;
       auto cctx = Context(std::chrono::seconds(10));
       Check(stub_->CreateTask(cctx.get(), create, &created), std::string("CreateTask ") + id);
@@ -254,7 +188,7 @@ class Bench {
       req.set_task_id(id);
       req.set_root_unit_id(kCityTreeRoot);
       req.add_unit_kinds(tpb::UNIT_KIND_PARTY_BRANCH);
-      *req.mutable_actor() = Actor();
+      *req.mutable_actor() = BenchActor();
       req.set_request_id(std::string("cascade-") + id);
       tpb::CascadeTaskResponse resp;
       auto ctx = Context(std::chrono::seconds(120));
@@ -447,7 +381,7 @@ class Bench {
         t->set_title("镇街自查自纠台账");
         t->set_lead_unit_id(tree_.units[tree_.towns[rng() % tree_.towns.size()]].id());
         *t->mutable_deadline()->mutable_absolute_time() = deadline;
-        *q.mutable_actor() = Actor();
+        *q.mutable_actor() = BenchActor();
         return true;
       };
       m.check = [](const tpb::CreateTaskRequest& q, const tpb::Task& t) {
