@@ -1,6 +1,7 @@
 #include "grpc_reminder_source.h"
 
 #include <absl/container/flat_hash_map.h>
+#include <absl/container/flat_hash_set.h>
 #include <absl/strings/str_cat.h>
 #include <absl/time/clock.h>
 #include <grpcpp/grpcpp.h>
@@ -88,9 +89,7 @@ class GrpcReminderSource : public ReminderSource {
       return absl::InternalError("BatchGetReminders returned a wrong count");
     }
     std::vector<size_t> live;
-    tv1::BatchGetAssignmentsRequest areq;
-    areq.set_include_tasks(true);
-    areq.set_include_plans(true);
+    absl::flat_hash_set<std::string> wanted;
     for (size_t i = 0; i < jobs.size(); ++i) {
       const auto& item = rresp.items(static_cast<int>(i));
       if (!item.sendable()) {
@@ -100,8 +99,10 @@ class GrpcReminderSource : public ReminderSource {
       }
       live.push_back(i);
       if (!item.reminder().assignment_id().empty()) {
-        areq.add_ids(item.reminder().assignment_id());
+        wanted.insert(item.reminder().assignment_id());
       }
+      // A digest or roll-call lists its assignments: they come in the same call(s).
+      for (const auto& id : item.reminder().assignment_ids()) wanted.insert(id);
     }
     if (live.empty()) return out;
 
@@ -109,28 +110,63 @@ class GrpcReminderSource : public ReminderSource {
     absl::flat_hash_map<std::string, const tv1::Assignment*> assignments;
     absl::flat_hash_map<std::string, const tv1::Task*> tasks;
     absl::flat_hash_map<std::string, const tv1::Plan*> plans;
-    tv1::BatchGetAssignmentsResponse aresp;
-    if (areq.ids_size() > 0) {
+    // One call per 1,000 assignments (the method's limit): one call for a batch of ordinary
+    // reminders, more only when digests list many.
+    std::vector<tv1::BatchGetAssignmentsResponse> aresps;
+    std::vector<std::string> ids(wanted.begin(), wanted.end());
+    for (size_t start = 0; start < ids.size(); start += 1000) {
+      tv1::BatchGetAssignmentsRequest areq;
+      areq.set_include_tasks(true);
+      areq.set_include_plans(true);
+      for (size_t k = start; k < ids.size() && k < start + 1000; ++k) areq.add_ids(ids[k]);
       grpc::ClientContext ctx;
       SetDeadline(ctx);
-      grpc::Status s = tasks_->BatchGetAssignments(&ctx, areq, &aresp);
+      grpc::Status s = tasks_->BatchGetAssignments(&ctx, areq, &aresps.emplace_back());
       if (!s.ok()) return FromGrpc(s, "BatchGetAssignments");
+    }
+    for (const auto& aresp : aresps) {
       for (const auto& a : aresp.assignments()) assignments[a.id()] = &a;
       for (const auto& t : aresp.tasks()) tasks[t.id()] = &t;
       for (const auto& p : aresp.plans()) plans[p.id()] = &p;
     }
+    auto open = [&](const std::string& id) -> const tv1::Assignment* {
+      auto it = assignments.find(id);
+      if (it == assignments.end() || it->second->state() == tv1::ASSIGNMENT_STATE_DONE ||
+          it->second->state() == tv1::ASSIGNMENT_STATE_CANCELED) {
+        return nullptr;
+      }
+      return it->second;
+    };
 
     // 3. The recipients, one query per live reminder.
     uv1::ResolveRecipientsRequest ureq;
     std::vector<size_t> queried;
     for (size_t i : live) {
       const rv1::Reminder& r = rresp.items(static_cast<int>(i)).reminder();
-      if (!r.assignment_id().empty()) {
-        auto it = assignments.find(r.assignment_id());
-        if (it == assignments.end() || it->second->state() == tv1::ASSIGNMENT_STATE_DONE ||
-            it->second->state() == tv1::ASSIGNMENT_STATE_CANCELED) {
+      if (!r.assignment_id().empty() && open(r.assignment_id()) == nullptr) {
+        out[i].kind = Resolution::Kind::kSuppress;
+        out[i].reason =
+            assignments.contains(r.assignment_id()) ? "assignment closed" : "assignment not found";
+        out[i].suppression_reason = rv1::SUPPRESSION_REASON_ASSIGNMENT_CLOSED;
+        continue;
+      }
+      if (r.assignment_id().empty() && r.assignment_ids_size() > 0) {
+        // A digest or roll-call lists only what is still open; with nothing open it is moot.
+        MessageFields& f = out[i].fields;
+        for (const auto& id : r.assignment_ids()) {
+          const tv1::Assignment* a = open(id);
+          if (a == nullptr) continue;
+          if (f.listed_total++ >= kMaxListed) continue;
+          ListedTask t;
+          if (auto task = tasks.find(a->task_id()); task != tasks.end()) {
+            t.title = task->second->title();
+          }
+          if (a->has_deadline_time()) t.deadline = FromTimestamp(a->deadline_time());
+          f.listed.push_back(std::move(t));
+        }
+        if (f.listed_total == 0) {
           out[i].kind = Resolution::Kind::kSuppress;
-          out[i].reason = it == assignments.end() ? "assignment not found" : "assignment closed";
+          out[i].reason = "every listed assignment closed";
           out[i].suppression_reason = rv1::SUPPRESSION_REASON_ASSIGNMENT_CLOSED;
           continue;
         }

@@ -21,6 +21,12 @@ struct Recipient {
 };
 
 // The fields the templates render. All optional: a missing field is left out of the text.
+// One open assignment a digest or roll-call lists.
+struct ListedTask {
+  std::string title;
+  std::optional<absl::Time> deadline;
+};
+
 struct MessageFields {
   std::string kind = "due";  // before_due | due | overdue | escalation | rollcall | digest
   std::string task_title;
@@ -28,7 +34,14 @@ struct MessageFields {
   std::string plan_title;
   std::optional<absl::Time> deadline;
   std::string time_zone = "Asia/Shanghai";
+  // Digests and roll-calls: the open assignments they are about (at most kMaxListed), and how
+  // many open ones there are in all.
+  std::vector<ListedTask> listed;
+  int listed_total = 0;
 };
+
+// A message lists at most this many tasks, then says how many there are in all.
+inline constexpr int kMaxListed = 20;
 
 struct OutboundMessage {
   std::string job_id;  // the reminder id

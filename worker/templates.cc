@@ -15,6 +15,23 @@ std::string FormatDeadline(const MessageFields& f) {
   return absl::FormatTime("%Y-%m-%d %H:%M", *f.deadline, tz);
 }
 
+// "\n1. title（办理时限：…）" per listed task, then the total when the list was cut.
+void AppendListed(const MessageFields& f, bool chinese, std::string& body) {
+  for (size_t i = 0; i < f.listed.size(); ++i) {
+    MessageFields one = f;
+    one.deadline = f.listed[i].deadline;
+    const std::string when = FormatDeadline(one);
+    absl::StrAppend(&body, "\n", i + 1, ". ", f.listed[i].title);
+    if (!when.empty()) {
+      absl::StrAppend(&body, chinese ? "（办理时限：" : " (deadline ", when, chinese ? "）" : ")");
+    }
+  }
+  if (f.listed_total > static_cast<int>(f.listed.size())) {
+    absl::StrAppend(&body, chinese ? "\n……共" : "\n... ", f.listed_total,
+                    chinese ? "项" : " in all");
+  }
+}
+
 struct Words {
   const char* subject;
   const char* lead;
@@ -67,6 +84,7 @@ RenderedText Render(const MessageFields& f, const Recipient& r) {
     if (!f.plan_title.empty()) absl::StrAppend(&out.body, "\nPlan: ", f.plan_title);
     if (!f.unit_name.empty()) absl::StrAppend(&out.body, "\nUnit: ", f.unit_name);
     if (!deadline.empty()) absl::StrAppend(&out.body, "\nDeadline: ", deadline);
+    AppendListed(f, /*chinese=*/false, out.body);
   } else {
     Words w = ChineseWords(f.kind);
     out.locale = "zh";
@@ -76,6 +94,7 @@ RenderedText Render(const MessageFields& f, const Recipient& r) {
     if (!f.plan_title.empty()) absl::StrAppend(&out.body, "\n方案：", f.plan_title);
     if (!f.unit_name.empty()) absl::StrAppend(&out.body, "\n单位：", f.unit_name);
     if (!deadline.empty()) absl::StrAppend(&out.body, "\n办理时限：", deadline);
+    AppendListed(f, /*chinese=*/true, out.body);
   }
   return out;
 }

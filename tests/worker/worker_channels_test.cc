@@ -84,6 +84,27 @@ TEST(TemplateTest, ChineseByDefaultEnglishForEn) {
   EXPECT_TRUE(WantsEnglish("EN"));
 }
 
+TEST(TemplateTest, DigestsAndRollCallsListTheirTasks) {
+  MessageFields f;
+  f.kind = "rollcall";
+  f.listed = {{"整改台账", absl::FromUnixSeconds(0)}, {"学习计划", std::nullopt}};
+  f.listed_total = 2;
+  Recipient zh;
+  RenderedText a = Render(f, zh);
+  EXPECT_NE(a.body.find("\n1. 整改台账（办理时限：1970-01-01 08:00）\n2. 学习计划"),
+            std::string::npos)
+      << a.body;
+  EXPECT_EQ(a.body.find("共"), std::string::npos);
+  // Cut after kMaxListed, with the total.
+  f.listed_total = 25;
+  EXPECT_NE(Render(f, zh).body.find("……共25项"), std::string::npos);
+  Recipient en;
+  en.locale = "en";
+  RenderedText b = Render(f, en);
+  EXPECT_NE(b.body.find("\n1. 整改台账 (deadline 1970-01-01 08:00)"), std::string::npos) << b.body;
+  EXPECT_NE(b.body.find("... 25 in all"), std::string::npos);
+}
+
 TEST(MessageJsonTest, CarriesIdsAndText) {
   OutboundMessage m = Msg("");
   nlohmann::json j = nlohmann::json::parse(MessageJson(m, Render(m.fields, m.recipient)));

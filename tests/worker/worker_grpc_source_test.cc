@@ -54,6 +54,14 @@ class FakeServices : public rv1::ReminderService::Service,
       r->set_version(ref.version());
       r->set_kind(rv1::REMINDER_KIND_OVERDUE);
       r->set_assignment_id("a-" + ref.id());
+      // Digests list assignments instead of having one: one open and one closed, or only
+      // closed ones.
+      if (absl::StartsWith(ref.id(), "digest-") || absl::StartsWith(ref.id(), "digestdone-")) {
+        r->set_kind(rv1::REMINDER_KIND_DIGEST);
+        r->clear_assignment_id();
+        if (absl::StartsWith(ref.id(), "digest-")) r->add_assignment_ids("a-ok-in-" + ref.id());
+        r->add_assignment_ids("a-closed-in-" + ref.id());
+      }
       r->set_unit_id(absl::StartsWith(ref.id(), "nobody-") ? "u-empty" : "u-1");
     }
     return grpc::Status::OK;
@@ -356,6 +364,57 @@ TEST(WorkerGrpcSourceTest, WebhookUrlFlagReachesContactsWithoutOne) {
     EXPECT_TRUE(r.signature_ok);
     EXPECT_EQ(r.path, "/ok/default");
   }
+}
+
+// A digest lists its open assignments (one BatchGetAssignments with the batch's others); one
+// whose every assignment closed is not sent.
+TEST(WorkerGrpcSourceTest, DigestsListTheirOpenAssignments) {
+  testing::TempDir dir;
+  testing::RedisServer redis;
+  FakeServices fake;
+  std::string addr;
+  std::unique_ptr<grpc::Server> server = StartFakes(fake, &addr);
+  ASSERT_NE(server, nullptr);
+  queue::QueueOptions qo;
+  qo.name = "g";
+  auto q = queue::JobQueue::Create(redis.url(), qo);
+  ASSERT_TRUE(q.ok());
+  ScheduleDue(**q, "digest-", 3);
+  ScheduleDue(**q, "digestdone-", 2);
+  ScheduleDue(**q, "ok-", 3);
+  auto w = StartWorker(dir, redis, addr);
+  absl::Time end = absl::Now() + absl::Seconds(20);
+  while (absl::Now() < end) {
+    {
+      std::lock_guard<std::mutex> lock(fake.mu_);
+      if (fake.outcomes.size() == 8) break;
+    }
+    absl::SleepFor(absl::Milliseconds(20));
+  }
+  EXPECT_EQ(w->Signal(SIGTERM), 0);
+  server->Shutdown();
+
+  std::lock_guard<std::mutex> lock(fake.mu_);
+  ASSERT_EQ(fake.outcomes.size(), 8u);
+  for (const auto& [id, o] : fake.outcomes) {
+    EXPECT_EQ(o.outcome(), absl::StartsWith(id, "digestdone-")
+                               ? rv1::DELIVERY_OUTCOME_KIND_SUPPRESSED
+                               : rv1::DELIVERY_OUTCOME_KIND_SENT)
+        << id;
+  }
+  EXPECT_LE(fake.task_calls, fake.reminder_calls);
+  std::ifstream in(dir.File("out.jsonl"));
+  std::string line;
+  int digests = 0;
+  while (std::getline(in, line)) {
+    auto j = nlohmann::json::parse(line);
+    if (j["kind"] != "digest") continue;
+    ++digests;
+    const std::string text = j["text"];
+    EXPECT_NE(text.find("1. 整改台账"), std::string::npos) << text;  // the open one
+    EXPECT_EQ(text.find("2. "), std::string::npos) << text;          // not the closed one
+  }
+  EXPECT_EQ(digests, 6);  // 3 digests x 2 contacts
 }
 
 }  // namespace
