@@ -127,6 +127,18 @@ class FakeServices : public rv1::ReminderService::Service,
     return grpc::Status::OK;
   }
 
+  // Until `n` reminders have an outcome recorded, or `timeout`.
+  void WaitForOutcomes(size_t n, absl::Duration timeout) {
+    const absl::Time end = absl::Now() + timeout;
+    while (absl::Now() < end) {
+      {
+        std::lock_guard<std::mutex> lock(mu_);
+        if (outcomes.size() >= n) return;
+      }
+      absl::SleepFor(absl::Milliseconds(20));
+    }
+  }
+
   std::mutex mu_;
   int reminder_calls = 0, unit_calls = 0, task_calls = 0, max_batch = 0;
   int record_calls = 0;
@@ -210,14 +222,7 @@ TEST(WorkerGrpcSourceTest, ResolvesThroughTheServicesAndRecordsOutcomes) {
     ScheduleDue(**q, prefix, prefix == "ok-" ? 60 : 5);
   }
   auto w = StartWorker(dir, redis, addr);
-  absl::Time end = absl::Now() + absl::Seconds(20);
-  while (absl::Now() < end) {
-    {
-      std::lock_guard<std::mutex> lock(fake.mu_);
-      if (fake.outcomes.size() == 75) break;
-    }
-    absl::SleepFor(absl::Milliseconds(20));
-  }
+  fake.WaitForOutcomes(75, absl::Seconds(20));
   EXPECT_EQ(w->Signal(SIGTERM), 0);
   server->Shutdown();
 
@@ -283,16 +288,9 @@ TEST(WorkerGrpcSourceTest, SendsAreRecordedAfterTheLedgerComesBack) {
   ScheduleDue(**q, "ok-", 30);
   auto w = StartWorker(dir, redis, addr);
 
-  absl::Time end = absl::Now() + absl::Seconds(30);
-  while (absl::Now() < end) {
-    {
-      std::lock_guard<std::mutex> lock(fake.mu_);
-      if (fake.outcomes.size() == 30) break;
-    }
-    absl::SleepFor(absl::Milliseconds(20));
-  }
+  fake.WaitForOutcomes(30, absl::Seconds(30));
   // The settle follows the successful report; give it a moment, then Redis holds nothing.
-  end = absl::Now() + absl::Seconds(10);
+  absl::Time end = absl::Now() + absl::Seconds(10);
   while (absl::Now() < end) {
     auto stats = (*q)->Stats();
     ASSERT_TRUE(stats.ok());
@@ -342,14 +340,7 @@ TEST(WorkerGrpcSourceTest, WebhookUrlFlagReachesContactsWithoutOne) {
   auto w = StartWorker(dir, redis, addr,
                        {"--channel", "webhook", "--webhook-url", sink.Url("/ok/default"),
                         "--webhook-secret-file", dir.File("secret")});
-  absl::Time end = absl::Now() + absl::Seconds(20);
-  while (absl::Now() < end) {
-    {
-      std::lock_guard<std::mutex> lock(fake.mu_);
-      if (fake.outcomes.size() == 10) break;
-    }
-    absl::SleepFor(absl::Milliseconds(20));
-  }
+  fake.WaitForOutcomes(10, absl::Seconds(20));
   EXPECT_EQ(w->Signal(SIGTERM), 0);
   server->Shutdown();
 
@@ -383,14 +374,7 @@ TEST(WorkerGrpcSourceTest, DigestsListTheirOpenAssignments) {
   ScheduleDue(**q, "digestdone-", 2);
   ScheduleDue(**q, "ok-", 3);
   auto w = StartWorker(dir, redis, addr);
-  absl::Time end = absl::Now() + absl::Seconds(20);
-  while (absl::Now() < end) {
-    {
-      std::lock_guard<std::mutex> lock(fake.mu_);
-      if (fake.outcomes.size() == 8) break;
-    }
-    absl::SleepFor(absl::Milliseconds(20));
-  }
+  fake.WaitForOutcomes(8, absl::Seconds(20));
   EXPECT_EQ(w->Signal(SIGTERM), 0);
   server->Shutdown();
 
