@@ -257,8 +257,8 @@ TEST_F(UnitDirectoryTest, SubtreeQueriesUseThePathIndex) {
   Create("gd", "");
   sqlite::Options o;
   o.path = dir_.File("units.db");
-  // Schema version 1 exists already; this entry only tells Open the version is known.
-  auto db = *sqlite::Database::Open(o, {{1, ""}});
+  // Schema versions 1-2 exist already; these entries only tell Open the version is known.
+  auto db = *sqlite::Database::Open(o, {{1, ""}, {2, ""}});
   std::vector<std::string> plans;
   for (const char* sql :
        {"EXPLAIN QUERY PLAN SELECT id FROM units WHERE path >= '/gd/' AND "
