@@ -85,6 +85,24 @@ absl::StatusOr<std::vector<std::string>> TaskDirectory::SubtreeUnitIds(const std
   return ids;
 }
 
+absl::Status TaskDirectory::UnitScope(const std::string& unit_id, const std::string& subtree_of,
+                                      bool& has_units, std::vector<std::string>& unit_ids) {
+  if (!subtree_of.empty()) {
+    auto ids = SubtreeUnitIds(subtree_of, "unit_subtree_of");
+    if (!ids.ok()) return ids.status();
+    has_units = true;
+    if (unit_id.empty()) {
+      unit_ids = std::move(*ids);
+    } else if (std::find(ids->begin(), ids->end(), unit_id) != ids->end()) {
+      unit_ids = {unit_id};
+    }
+  } else if (!unit_id.empty()) {
+    has_units = true;
+    unit_ids = {unit_id};
+  }
+  return absl::OkStatus();
+}
+
 absl::StatusOr<std::vector<AssignmentView>> TaskDirectory::BuildViews(
     TaskReader& tx, std::vector<Assignment> assignments, int64_t now_us) {
   std::vector<std::string> task_ids;

@@ -452,6 +452,11 @@ class TaskDirectory {
   // The ids of the active units of a subtree; NOT_FOUND naming `field` if the root is unknown.
   absl::StatusOr<std::vector<std::string>> SubtreeUnitIds(const std::string& root_id,
                                                           const std::string& field);
+  // The unit filter of a list query: `unit_id`, the units under `subtree_of` (field
+  // "unit_subtree_of"), or `unit_id` only if it is under `subtree_of`. Sets `has_units` when
+  // either is given; `unit_ids` then empty matches nothing.
+  absl::Status UnitScope(const std::string& unit_id, const std::string& subtree_of, bool& has_units,
+                         std::vector<std::string>& unit_ids);
   // Views of assignments at `now_us`, loading their tasks, plans and last reports.
   absl::StatusOr<std::vector<AssignmentView>> BuildViews(TaskReader& tx,
                                                          std::vector<Assignment> assignments,

@@ -275,19 +275,7 @@ absl::StatusOr<TaskPage> TaskDirectory::ListTasks(const ListTasksQuery& q) {
   f.tag = q.tag;
   f.due_after_us = q.due_after_us;
   f.due_before_us = q.due_before_us;
-  if (!q.unit_subtree_of.empty()) {
-    auto ids = SubtreeUnitIds(q.unit_subtree_of, "unit_subtree_of");
-    if (!ids.ok()) return ids.status();
-    f.has_units = true;
-    if (q.unit_id.empty()) {
-      f.unit_ids = std::move(*ids);
-    } else if (std::find(ids->begin(), ids->end(), q.unit_id) != ids->end()) {
-      f.unit_ids = {q.unit_id};
-    }
-  } else if (!q.unit_id.empty()) {
-    f.has_units = true;
-    f.unit_ids = {q.unit_id};
-  }
+  if (auto s = UnitScope(q.unit_id, q.unit_subtree_of, f.has_units, f.unit_ids); !s.ok()) return s;
 
   TaskPage page;
   absl::Status status = store_.Read([&](TaskReader& tx) -> absl::Status {
