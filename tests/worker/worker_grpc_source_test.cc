@@ -206,20 +206,30 @@ std::unique_ptr<testing::ChildProcess> StartWorker(const testing::TempDir& dir,
   return w;
 }
 
-TEST(WorkerGrpcSourceTest, ResolvesThroughTheServicesAndRecordsOutcomes) {
+// The fakes on a free port, a private redis-server and queue "g" for each test.
+class WorkerGrpcSourceTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    server = StartFakes(fake, &addr);
+    ASSERT_NE(server, nullptr);
+    queue::QueueOptions qo;
+    qo.name = "g";
+    auto created = queue::JobQueue::Create(redis.url(), qo);
+    ASSERT_TRUE(created.ok());
+    q = std::move(*created);
+  }
+
   testing::TempDir dir;
   testing::RedisServer redis;
   FakeServices fake;
   std::string addr;
-  std::unique_ptr<grpc::Server> server = StartFakes(fake, &addr);
-  ASSERT_NE(server, nullptr);
+  std::unique_ptr<grpc::Server> server;
+  std::unique_ptr<queue::JobQueue> q;
+};
 
-  queue::QueueOptions qo;
-  qo.name = "g";
-  auto q = queue::JobQueue::Create(redis.url(), qo);
-  ASSERT_TRUE(q.ok());
+TEST_F(WorkerGrpcSourceTest, ResolvesThroughTheServicesAndRecordsOutcomes) {
   for (const std::string prefix : {"ok-", "stale-", "closed-", "nobody-"}) {
-    ScheduleDue(**q, prefix, prefix == "ok-" ? 60 : 5);
+    ScheduleDue(*q, prefix, prefix == "ok-" ? 60 : 5);
   }
   auto w = StartWorker(dir, redis, addr);
   fake.WaitForOutcomes(75, absl::Seconds(20));
@@ -273,26 +283,16 @@ TEST(WorkerGrpcSourceTest, ResolvesThroughTheServicesAndRecordsOutcomes) {
 
 // While RecordDeliveries fails, sends stay unsettled in Redis and the worker keeps reporting
 // them; once the ledger answers, every send is recorded, and none was sent twice.
-TEST(WorkerGrpcSourceTest, SendsAreRecordedAfterTheLedgerComesBack) {
-  testing::TempDir dir;
-  testing::RedisServer redis;
-  FakeServices fake;
-  fake.failing_record_calls = 4;
-  std::string addr;
-  std::unique_ptr<grpc::Server> server = StartFakes(fake, &addr);
-  ASSERT_NE(server, nullptr);
-  queue::QueueOptions qo;
-  qo.name = "g";
-  auto q = queue::JobQueue::Create(redis.url(), qo);
-  ASSERT_TRUE(q.ok());
-  ScheduleDue(**q, "ok-", 30);
+TEST_F(WorkerGrpcSourceTest, SendsAreRecordedAfterTheLedgerComesBack) {
+  fake.failing_record_calls = 4;  // before the worker starts: no call can race it
+  ScheduleDue(*q, "ok-", 30);
   auto w = StartWorker(dir, redis, addr);
 
   fake.WaitForOutcomes(30, absl::Seconds(30));
   // The settle follows the successful report; give it a moment, then Redis holds nothing.
   absl::Time end = absl::Now() + absl::Seconds(10);
   while (absl::Now() < end) {
-    auto stats = (*q)->Stats();
+    auto stats = q->Stats();
     ASSERT_TRUE(stats.ok());
     if (stats->ready == 0 && stats->due == 0) break;
     absl::SleepFor(absl::Milliseconds(20));
@@ -306,7 +306,7 @@ TEST(WorkerGrpcSourceTest, SendsAreRecordedAfterTheLedgerComesBack) {
   for (const auto& [id, o] : fake.outcomes) {
     EXPECT_EQ(o.outcome(), rv1::DELIVERY_OUTCOME_KIND_SENT) << id;
   }
-  auto stats = (*q)->Stats();
+  auto stats = q->Stats();
   ASSERT_TRUE(stats.ok());
   EXPECT_EQ(stats->ready, 0);
   EXPECT_EQ(stats->due, 0);
@@ -319,18 +319,8 @@ TEST(WorkerGrpcSourceTest, SendsAreRecordedAfterTheLedgerComesBack) {
 }
 
 // The fakes' contacts have no webhook_url: with --webhook-url they are reached there.
-TEST(WorkerGrpcSourceTest, WebhookUrlFlagReachesContactsWithoutOne) {
-  testing::TempDir dir;
-  testing::RedisServer redis;
-  FakeServices fake;
-  std::string addr;
-  std::unique_ptr<grpc::Server> server = StartFakes(fake, &addr);
-  ASSERT_NE(server, nullptr);
-  queue::QueueOptions qo;
-  qo.name = "g";
-  auto q = queue::JobQueue::Create(redis.url(), qo);
-  ASSERT_TRUE(q.ok());
-  ScheduleDue(**q, "ok-", 10);
+TEST_F(WorkerGrpcSourceTest, WebhookUrlFlagReachesContactsWithoutOne) {
+  ScheduleDue(*q, "ok-", 10);
   const std::string secret = "grpc-source-test-secret-0123456789";
   testing::WebhookSink sink(secret);
   {
@@ -359,20 +349,10 @@ TEST(WorkerGrpcSourceTest, WebhookUrlFlagReachesContactsWithoutOne) {
 
 // A digest lists its open assignments (one BatchGetAssignments with the batch's others); one
 // whose every assignment closed is not sent.
-TEST(WorkerGrpcSourceTest, DigestsListTheirOpenAssignments) {
-  testing::TempDir dir;
-  testing::RedisServer redis;
-  FakeServices fake;
-  std::string addr;
-  std::unique_ptr<grpc::Server> server = StartFakes(fake, &addr);
-  ASSERT_NE(server, nullptr);
-  queue::QueueOptions qo;
-  qo.name = "g";
-  auto q = queue::JobQueue::Create(redis.url(), qo);
-  ASSERT_TRUE(q.ok());
-  ScheduleDue(**q, "digest-", 3);
-  ScheduleDue(**q, "digestdone-", 2);
-  ScheduleDue(**q, "ok-", 3);
+TEST_F(WorkerGrpcSourceTest, DigestsListTheirOpenAssignments) {
+  ScheduleDue(*q, "digest-", 3);
+  ScheduleDue(*q, "digestdone-", 2);
+  ScheduleDue(*q, "ok-", 3);
   auto w = StartWorker(dir, redis, addr);
   fake.WaitForOutcomes(8, absl::Seconds(20));
   EXPECT_EQ(w->Signal(SIGTERM), 0);
