@@ -45,7 +45,9 @@ class OutboxTest : public TaskFixture {
   void StartReminders(const std::string& listen) {
     ServerOptions so;
     so.listen = listen;
-    so.handler_threads = 2;
+    // gRPC's sync server refuses (RESOURCE_EXHAUSTED) rather than queues a call when no
+    // handler is free, counting its own pollers; 2 threads flaked with two dispatchers sending.
+    so.handler_threads = 8;
     so.shutdown_grace = std::chrono::milliseconds(100);
     so.log_rpcs = false;
     auto server = GrpcServer::Start(so, {&fake_});

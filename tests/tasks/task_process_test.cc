@@ -159,7 +159,9 @@ TEST(TasksProcess, OutboxSurvivesKillMinus9AndDeliversAfterRestart) {
   tasks::testing::FakeReminders fake;
   fake.SetDown(true);
   ServerOptions so;
-  so.handler_threads = 2;
+  // gRPC's sync server refuses (RESOURCE_EXHAUSTED) rather than queues a call when no
+  // handler is free, counting its own pollers; 2 threads flaked with two dispatchers sending.
+  so.handler_threads = 8;
   so.shutdown_grace = std::chrono::milliseconds(100);
   so.log_rpcs = false;
   auto reminders = GrpcServer::Start(so, {&fake});
