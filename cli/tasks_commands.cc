@@ -1,0 +1,13 @@
+// dubanctl tasks ...
+#include <CLI/CLI.hpp>
+
+#include "cli_context.h"
+
+namespace duban::cli {
+
+void AddTasksCommands(CLI::App& app, Context& ctx) {
+  (void)app;
+  (void)ctx;
+}
+
+}  // namespace duban::cli
