@@ -70,6 +70,10 @@ class Stack {
   tv1::TaskService::Stub& tasks() { return *tasks_stub_; }
   rv1::ReminderService::Stub& reminders() { return *reminders_stub_; }
 
+  // "127.0.0.1:PORT" of each service, for clients other than the stubs above.
+  const std::string& units_addr() const { return units_addr_; }
+  const std::string& tasks_addr() const { return tasks_addr_; }
+  const std::string& reminders_addr() const { return reminders_addr_; }
   const std::string& redis_url() const { return redis_url_; }
   const testing::TempDir& dir() const { return dir_; }
   // The end of a process's log (for failure messages).
