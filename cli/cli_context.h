@@ -80,6 +80,7 @@ CLI::App* Group(CLI::App& parent, const std::string& name, const std::string& de
 void AddUnitsCommands(CLI::App& app, Context& ctx);      // units_commands.cc
 void AddPlansCommands(CLI::App& app, Context& ctx);      // plans_commands.cc
 void AddTasksCommands(CLI::App& app, Context& ctx);      // tasks_commands.cc
+void AddAssignmentsCommands(CLI::App& app, Context& ctx);  // assignments_commands.cc
 void AddBoardCommands(CLI::App& app, Context& ctx);      // board_commands.cc
 void AddRemindersCommands(CLI::App& app, Context& ctx);  // reminders_commands.cc
 

@@ -55,6 +55,7 @@ int main(int argc, char** argv) {
   duban::cli::AddUnitsCommands(app, ctx);
   duban::cli::AddPlansCommands(app, ctx);
   duban::cli::AddTasksCommands(app, ctx);
+  duban::cli::AddAssignmentsCommands(app, ctx);
   duban::cli::AddBoardCommands(app, ctx);
   duban::cli::AddRemindersCommands(app, ctx);
 

@@ -13,6 +13,7 @@ PACKAGES=(
   libcli11-dev libcurl4-openssl-dev libssl-dev libcpp-httplib-dev prometheus-cpp-dev
   nlohmann-json3-dev libyaml-cpp-dev
   python3 python3-grpcio python3-protobuf clang-format
+  chromium
 )
 
 missing=()
