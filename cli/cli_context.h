@@ -83,5 +83,6 @@ void AddTasksCommands(CLI::App& app, Context& ctx);      // tasks_commands.cc
 void AddAssignmentsCommands(CLI::App& app, Context& ctx);  // assignments_commands.cc
 void AddBoardCommands(CLI::App& app, Context& ctx);      // board_commands.cc
 void AddRemindersCommands(CLI::App& app, Context& ctx);  // reminders_commands.cc
+void AddPoliciesCommands(CLI::App& app, Context& ctx);   // policies_commands.cc
 
 }  // namespace duban::cli

@@ -58,6 +58,7 @@ int main(int argc, char** argv) {
   duban::cli::AddAssignmentsCommands(app, ctx);
   duban::cli::AddBoardCommands(app, ctx);
   duban::cli::AddRemindersCommands(app, ctx);
+  duban::cli::AddPoliciesCommands(app, ctx);
 
   if (argc == 1) {
     std::cout << app.help();

@@ -31,12 +31,13 @@ if [ ! -f "$build/CMakeCache.txt" ]; then
     -DDUBAN_BUILD_BENCH=OFF >/dev/null
 fi
 cmake --build "$build" -j "${DUBAN_JOBS:-$(nproc)}" \
-  --target duban-units duban-tasks duban-reminders duban-worker
+  --target duban-units duban-tasks duban-reminders duban-worker dubanctl
 bin() { find "$root/$build" -type f -name "$1" -perm -u+x -print -quit; }
 units_bin=$(bin duban-units)
 tasks_bin=$(bin duban-tasks)
 reminders_bin=$(bin duban-reminders)
 worker_bin=$(bin duban-worker)
+ctl_bin=$(bin dubanctl)
 python=/usr/bin/python3 # Debian's, with python3-grpcio
 
 data=${DUBAN_DATA_DIR:-$root/data}
@@ -180,6 +181,7 @@ duban: the stack is up; data in $data
   webhook sink     http://$sink_addr/<any path> -> $data/webhook-sink.jsonl
 reminders go to:   $where
 process logs:      $logs/
+client:            $ctl_bin --help   (scripts/demo.sh loads the seed's campaign)
 Ctrl-C stops everything.
 READY
 EOF

@@ -62,6 +62,13 @@ void Pump(int in_fd, const std::string& input, int out_fd, int err_fd, CliResult
 
 CliResult RunCtl(const std::vector<std::string>& args, const std::string& input,
                  const std::vector<std::string>& env) {
+  std::vector<std::string> argv = {DUBAN_CTL_BINARY};
+  argv.insert(argv.end(), args.begin(), args.end());
+  return RunProcess(argv, input, env);
+}
+
+CliResult RunProcess(const std::vector<std::string>& argv_in, const std::string& input,
+                     const std::vector<std::string>& env, int timeout_s) {
   CliResult r;
   int in[2], out[2], err[2];
   if (::pipe2(in, O_CLOEXEC) != 0 || ::pipe2(out, O_CLOEXEC) != 0 ||
@@ -69,8 +76,7 @@ CliResult RunCtl(const std::vector<std::string>& args, const std::string& input,
     ADD_FAILURE() << "pipe: " << std::strerror(errno);
     return r;
   }
-  std::vector<std::string> argv_s = {DUBAN_CTL_BINARY};
-  argv_s.insert(argv_s.end(), args.begin(), args.end());
+  std::vector<std::string> argv_s = argv_in;
   std::vector<char*> argv;
   for (auto& a : argv_s) argv.push_back(a.data());
   argv.push_back(nullptr);
@@ -102,12 +108,12 @@ CliResult RunCtl(const std::vector<std::string>& args, const std::string& input,
     ::close(err[0]);
     return r;
   }
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(timeout_s);
   Pump(in[1], input, out[0], err[0], r, deadline);
   int status = 0;
   if (std::chrono::steady_clock::now() >= deadline) {
     ::kill(pid, SIGKILL);
-    ADD_FAILURE() << "dubanctl did not finish within 60 s";
+    ADD_FAILURE() << argv_s[0] << " did not finish within " << timeout_s << " s";
   }
   ::waitpid(pid, &status, 0);
   if (WIFEXITED(status)) r.exit_code = WEXITSTATUS(status);

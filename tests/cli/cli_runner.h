@@ -20,6 +20,11 @@ struct CliResult {
   nlohmann::json Json() const { return nlohmann::json::parse(out); }
 };
 
+// Runs `argv` (argv[0] a path) with `input` on stdin and `env` added to the environment (minus
+// any DUBAN_* variables of the test's own environment); kills it after `timeout_s`.
+CliResult RunProcess(const std::vector<std::string>& argv, const std::string& input,
+                     const std::vector<std::string>& env, int timeout_s = 60);
+
 // Runs DUBAN_CTL_BINARY with `args` (no endpoint flags added), feeding `input` on stdin;
 // NO_COLOR is set unless `env` overrides it. Kills it after 60 s.
 CliResult RunCtl(const std::vector<std::string>& args, const std::string& input = "",
