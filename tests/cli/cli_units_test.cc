@@ -1,5 +1,6 @@
 // dubanctl units ... against a real stack. The stack is shared by the suite, so each test uses
 // its own unit id prefix.
+#include <chrono>
 #include <cstdio>
 #include <fstream>
 
@@ -239,6 +240,42 @@ TEST_F(UnitsCliTest, ImportRowErrorsNameFileLines) {
   EXPECT_TRUE(Has(valid.out, "row 5 (e.b): name:")) << Describe(valid);
   EXPECT_TRUE(Has(valid.out, "row 6 (e.c): parent_id:")) << Describe(valid);
   EXPECT_EQ(Ctl({"units", "get", "e"}).exit_code, 0);
+}
+
+// 10,001 units: the import goes in 11 messages, the tree is drawn from 11 pages, and a row
+// error past the first message still names its file line.
+TEST_F(UnitsCliTest, ImportAndTreeOfTenThousandUnits) {
+  std::string csv = "id,name,kind,parent_id\nbig,大省,province,\n";
+  for (int c = 0; c < 100; ++c) {
+    const std::string city = "big.c" + std::to_string(c);
+    csv += city + ",城市" + std::to_string(c) + ",city,big\n";
+    for (int t = 0; t < 99; ++t) {
+      csv += city + ".t" + std::to_string(t) + ",镇" + std::to_string(t) + ",town," + city + "\n";
+    }
+  }
+  const auto imported = CtlJson({"units", "import", "-"}, csv);
+  EXPECT_EQ(imported["created"], "10001") << imported.dump();
+
+  const auto start = std::chrono::steady_clock::now();
+  const CliResult tree = Ctl({"units", "tree", "big"});
+  const auto took = std::chrono::steady_clock::now() - start;
+  ASSERT_EQ(tree.exit_code, 0) << tree.err;
+  EXPECT_EQ(Lines(tree.out).size(), 10001u);
+  EXPECT_LT(took, std::chrono::seconds(5));
+  EXPECT_EQ(Lines(Ctl({"units", "tree", "big", "--depth", "1"}).out).size(), 101u);
+  EXPECT_EQ(CtlJson({"units", "counts", "big"})["total"], "10001");
+
+  // Line 1 header, lines 2-1501 rows 1-1500; row 1400 (line 1401) has no name.
+  std::string update = "id,name,kind,parent_id\n";
+  for (int i = 0; i < 1500; ++i) {
+    const std::string id = "big.c" + std::to_string(i / 99) + ".t" + std::to_string(i % 99);
+    update += id + "," + (i == 1399 ? "" : "新镇" + std::to_string(i)) + ",town,big.c" +
+              std::to_string(i / 99) + "\n";
+  }
+  const CliResult partial = Ctl({"units", "import", "-", "--mode", "valid-rows-only"}, update);
+  EXPECT_EQ(partial.exit_code, 1) << Describe(partial);
+  EXPECT_TRUE(Has(partial.out, "1499 updated")) << partial.out;
+  EXPECT_TRUE(Has(partial.out, "row 1401 (big.c14.t13): name:")) << partial.out;
 }
 
 TEST_F(UnitsCliTest, ImportLocalCsvErrorsSendNothing) {
