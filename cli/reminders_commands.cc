@@ -15,6 +15,7 @@
 
 #include "cli_context.h"
 #include "output.h"
+#include "reminders_parts.h"
 #include "units_parts.h"
 
 namespace duban::cli {
@@ -576,6 +577,8 @@ void AddRemindersCommands(CLI::App& app, Context& ctx) {
   Leaf(*rem, "reconcile", "Compare the Redis schedule with the ledger and repair it", ctx,
        [&ctx, dry] { return Reconcile(ctx, *dry); })
       ->add_flag("--dry-run", *dry, "Only report the drift");
+
+  AddCalendarCommands(*rem, ctx);
 }
 
 }  // namespace duban::cli

@@ -340,5 +340,33 @@ TEST_F(RemindersCliTest, StatsAndReconcile) {
   EXPECT_GE(std::stoi(rec.value("ledgerPending", "0")), 2) << rec.dump();
 }
 
+TEST_F(RemindersCliTest, CalendarCheckAddInfo) {
+  // 2025-01-26 was a Sunday worked for 春节 (调休); 2025-01-29 the first day of 春节.
+  const CliResult makeup = Ctl({"reminders", "calendar", "check", "2025-01-26"});
+  ASSERT_EQ(makeup.exit_code, 0) << Describe(makeup);
+  EXPECT_TRUE(Has(makeup.out, "2025-01-26: working day (makeup_workday, 春节)")) << makeup.out;
+  const auto holiday = CtlJson({"reminders", "calendar", "check", "2025-01-29"});
+  EXPECT_EQ(holiday["kind"], "DAY_KIND_HOLIDAY") << holiday.dump();
+  EXPECT_FALSE(holiday.value("working", false));
+  // Friday 24th + 1 working day: the Saturday is off, the Sunday is worked.
+  const CliResult add = Ctl({"reminders", "calendar", "add", "2025-01-24", "1"});
+  EXPECT_EQ(add.out, "2025-01-26\n") << Describe(add);
+  const CliResult back = Ctl({"reminders", "calendar", "add", "2025-01-27", "-1"});
+  EXPECT_EQ(back.out, "2025-01-26\n") << Describe(back);
+  const CliResult info = Ctl({"reminders", "calendar", "info"});
+  EXPECT_EQ(info.exit_code, 0) << Describe(info);
+  EXPECT_TRUE(Has(info.out, "2025")) << info.out;
+
+  EXPECT_EQ(Ctl({"reminders", "calendar", "check", "26/01/2025"}).exit_code, 2);
+  EXPECT_EQ(Ctl({"reminders", "calendar", "check", "2025-01-26", "--calendar", "mars"}).exit_code,
+            4);
+  const CliResult far = Ctl({"reminders", "calendar", "add", "2025-01-24", "5000"});
+  EXPECT_EQ(far.exit_code, 3) << Describe(far);
+  EXPECT_TRUE(Has(far.err, "days:")) << Describe(far);
+  for (const char* sub : {"check", "add", "info"}) {
+    EXPECT_EQ(RunCtl({"reminders", "calendar", sub, "--help"}).exit_code, 0) << sub;
+  }
+}
+
 }  // namespace
 }  // namespace duban::cli_test
