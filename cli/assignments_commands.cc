@@ -81,7 +81,7 @@ int ListAssignments(Context& ctx, const ListOpts& o) {
   for (const auto& a : all.assignments()) {
     t.AddRow({a.id(), a.task_id(), a.unit_id(), RoleName(a.role()), StateName(a.state()),
               FormatTime(a.deadline_time(), tz) + (a.overdue() ? " !" : ""),
-              LightDot(a.light().light(), ctx.color()), Bar(a.last_report().percent()),
+              LightDot(a.light().light(), ctx.color()), Bar(CompletionPercent(a)),
               a.light().reason()});
   }
   t.Print(60);

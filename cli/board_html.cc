@@ -28,10 +28,7 @@ int Severity(const tv1::Assignment& a) {
   }
 }
 
-int Percent(const tv1::Assignment& a) {
-  if (a.state() == tv1::ASSIGNMENT_STATE_DONE) return 100;
-  return std::clamp(a.last_report().percent(), 0, 100);
-}
+int Percent(const tv1::Assignment& a) { return std::clamp(CompletionPercent(a), 0, 100); }
 
 std::string Pct(double rate) {
   return std::to_string(static_cast<int>(std::lround(rate * 100))) + "%";

@@ -56,6 +56,10 @@ std::string LightDot(tv1::TrafficLight light, bool color) {
   return Paint("●", c, true);
 }
 
+int CompletionPercent(const tv1::Assignment& a) {
+  return a.state() == tv1::ASSIGNMENT_STATE_DONE ? 100 : a.last_report().percent();
+}
+
 void PrintAssignment(const tv1::Assignment& a, const Context& ctx) {
   const std::string& tz = ctx.options.time_zone;
   std::cout << "id:         " << a.id() << "\n"
@@ -71,7 +75,7 @@ void PrintAssignment(const tv1::Assignment& a, const Context& ctx) {
   std::cout << (a.overdue() ? "  OVERDUE" : "") << "\n"
             << "light:      " << LightDot(a.light().light(), ctx.color()) << "  "
             << a.light().reason() << "\n"
-            << "progress:   " << Bar(a.last_report().percent());
+            << "progress:   " << Bar(CompletionPercent(a));
   if (!a.last_report().text().empty()) std::cout << "  " << a.last_report().text();
   std::cout << "\n";
   if (a.return_count() > 0) {

@@ -20,6 +20,9 @@ std::string LightName(::duban::tasks::v1::TrafficLight light);
 // the light still shows in a log file.
 std::string LightDot(::duban::tasks::v1::TrafficLight light, bool color);
 
+// The completion shown in bars: the last reported percent, 100 once DONE.
+int CompletionPercent(const ::duban::tasks::v1::Assignment& a);
+
 // Prints an assignment in the "key: value" form of `assignments get` and transitions.
 void PrintAssignment(const ::duban::tasks::v1::Assignment& a, const Context& ctx);
 

@@ -83,14 +83,15 @@ void PrintTask(const tv1::Task& t, const std::vector<tv1::Assignment>& assignmen
     std::cout << "milestones:\n";
     for (const auto& m : t.milestones()) {
       std::cout << "  " << m.id() << "  " << FormatTime(m.due_time(), tz) << "  "
-                << m.planned_percent() << "%  " << m.title() << "\n";
+                << (m.planned_percent() > 0 ? std::to_string(m.planned_percent()) + "%" : "auto")
+                << "  " << m.title() << "\n";
     }
   }
   std::cout << "etag:        " << t.etag() << "\n\n";
   Table table({"ASSIGNMENT", "UNIT", "ROLE", "STATE", "LIGHT", "PROGRESS", "REASON"});
   for (const auto& a : assignments) {
     table.AddRow({a.id(), a.unit_id(), RoleName(a.role()), StateName(a.state()),
-                  LightDot(a.light().light(), ctx.color()), Bar(a.last_report().percent()),
+                  LightDot(a.light().light(), ctx.color()), Bar(CompletionPercent(a)),
                   a.light().reason()});
   }
   table.Print(60);

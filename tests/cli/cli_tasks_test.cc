@@ -13,6 +13,7 @@
 namespace duban::cli_test {
 namespace {
 
+namespace tv1 = ::duban::tasks::v1;
 namespace uv1 = ::duban::units::v1;
 
 class TasksCliTest : public CliTest {
@@ -266,6 +267,41 @@ TEST_F(TasksCliTest, CascadeDryRunThenApply) {
   const CliResult later = Ctl({"tasks", "cascade", id, "--root", "t.city", "--deadline", "+60d"});
   EXPECT_EQ(later.exit_code, 5) << Describe(later);
   EXPECT_EQ(Ctl({"tasks", "cascade", id, "--root", "t.city", "--kind", "planet"}).exit_code, 2);
+}
+
+TEST_F(TasksCliTest, CascadeOverBudgetListsUnitsAndForceApplies) {
+  AddUnit("q.root", "高要区", uv1::UNIT_KIND_DISTRICT, "");
+  AddUnit("q.v1", "回龙村", uv1::UNIT_KIND_VILLAGE, "q.root");
+  AddUnit("q.v2", "白土村", uv1::UNIT_KIND_VILLAGE, "q.root");
+  {
+    tv1::SetAssignmentBudgetRequest req;
+    req.mutable_budget()->set_unit_id("q.v1");
+    req.mutable_budget()->set_max_open_assignments(1);
+    req.mutable_actor()->set_id("test:budget");
+    tv1::AssignmentBudget budget;
+    grpc::ClientContext ctx;
+    const grpc::Status s = stack().tasks().SetAssignmentBudget(&ctx, req, &budget);
+    ASSERT_TRUE(s.ok()) << s.error_message();
+  }
+  const std::string plan = NewPlan("p-budget");
+  NewAssignment(plan, "q.v1");  // q.v1 is now at its budget
+  const auto task = CtlJson({"tasks", "create", "--plan", plan, "--title", "村级任务", "--lead",
+                             "q.root", "--deadline", "+20d"});
+  const std::string id = task.value("id", "");
+
+  const CliResult refused = Ctl({"tasks", "cascade", id, "--root", "q.root", "--kind", "village"});
+  EXPECT_EQ(refused.exit_code, 7) << Describe(refused);
+  EXPECT_NE(refused.err.find("RESOURCE_EXHAUSTED"), std::string::npos) << Describe(refused);
+  EXPECT_NE(refused.err.find("units/q.v1"), std::string::npos) << Describe(refused);
+  EXPECT_EQ(CtlJson({"tasks", "get", id}).value("childCount", "0"), "0");
+
+  const CliResult forced =
+      Ctl({"tasks", "cascade", id, "--root", "q.root", "--kind", "village", "--force"});
+  ASSERT_EQ(forced.exit_code, 0) << Describe(forced);
+  EXPECT_NE(forced.out.find("2 child task(s) created"), std::string::npos) << Describe(forced);
+  EXPECT_NE(forced.out.find("1 unit(s) over their assignment budget (forced)"), std::string::npos)
+      << Describe(forced);
+  EXPECT_NE(forced.out.find("q.v1"), std::string::npos) << Describe(forced);
 }
 
 TEST_F(TasksCliTest, AssignmentLifecycle) {
