@@ -7,14 +7,80 @@
 
 #include <gtest/gtest.h>
 
+#include "cli_context.h"
 #include "cli_runner.h"
 #include "support/temp_dir.h"
+#include "workplan_import.h"
 
 namespace duban::cli_test {
 namespace {
 
 namespace tv1 = ::duban::tasks::v1;
 namespace uv1 = ::duban::units::v1;
+
+// ---- the work-plan parser, no server ----
+
+std::string UsageMessage(const std::string& name, const std::string& text) {
+  try {
+    cli::ParseWorkPlan(name, text, "Asia/Shanghai");
+  } catch (const cli::UsageError& e) {
+    return e.message;
+  }
+  return "";
+}
+
+TEST(WorkPlanParseTest, CsvQuotingBomAndCrlf) {
+  const auto rows = cli::ParseWorkPlan(
+      "p.csv",
+      "\xEF\xBB\xBFkey,title,lead_unit,working_days,milestones,priority\r\n"
+      "a,\"标题, 带逗号 \"\"引号\"\"\",u.a,5,\"m1@2027-01-10@30;m2@2027-01-20\",urgent\r\n"
+      "\r\n"
+      "b,\"两行\n标题\",u.b,3,,\r\n",
+      "Asia/Shanghai");
+  ASSERT_EQ(rows.size(), 2u);
+  EXPECT_EQ(rows[0].task.title(), "标题, 带逗号 \"引号\"");
+  EXPECT_EQ(rows[0].task.milestones(0).planned_percent(), 30);
+  EXPECT_EQ(rows[0].task.milestones(1).title(), "m2");
+  EXPECT_EQ(rows[0].task.priority(), tv1::PRIORITY_URGENT);
+  EXPECT_EQ(rows[0].task.deadline().working_days().count(), 5);
+  EXPECT_EQ(rows[1].task.title(), "两行\n标题");
+  EXPECT_EQ(rows[1].line, 4);
+}
+
+TEST(WorkPlanParseTest, ProblemsNameFileAndLine) {
+  EXPECT_NE(UsageMessage("x.csv", "key,title,lead_unit,colour\n").find("x.csv:1: unknown column"),
+            std::string::npos);
+  const std::string many = UsageMessage("x.csv",
+                                        "key,title,lead_unit,deadline,milestones,priority\n"
+                                        "a,t,u,tomorrow-ish,,\n"
+                                        "b,t,u,2027-01-01,no-at-sign,\n"
+                                        "a,t,u,2027-01-01,,highest\n");
+  EXPECT_NE(many.find("x.csv:2: deadline: bad time"), std::string::npos) << many;
+  EXPECT_NE(many.find("x.csv:3: milestones: bad milestone"), std::string::npos) << many;
+  EXPECT_NE(many.find("x.csv:4: key 'a' repeats"), std::string::npos) << many;
+  EXPECT_NE(many.find("x.csv:4: priority: bad priority"), std::string::npos) << many;
+  const std::string yaml = UsageMessage("x.yaml",
+                                        "- key: a\n"
+                                        "  title: t\n"
+                                        "  lead_unit: u\n"
+                                        "  deadline: 2027-01-01\n"
+                                        "- key: b\n"
+                                        "  title: t\n"
+                                        "  lead_unit: u\n");
+  EXPECT_NE(yaml.find("x.yaml:5: give exactly one of deadline and working_days"), std::string::npos)
+      << yaml;
+  EXPECT_NE(UsageMessage("x.yml", "- key: [unclosed\n").find("x.yml:"), std::string::npos);
+}
+
+TEST(WorkPlanParseTest, RequestIdsAreStableAndPrintable) {
+  EXPECT_EQ(cli::ImportRequestId("p1", "k1.1"), "import:p1:k1.1");
+  const std::string cjk = cli::ImportRequestId("p1", "重点任务 一");
+  EXPECT_EQ(cjk, cli::ImportRequestId("p1", "重点任务 一"));
+  EXPECT_NE(cjk, cli::ImportRequestId("p1", "重点任务 二"));
+  EXPECT_NE(cjk, cli::ImportRequestId("p2", "重点任务 一"));
+  for (unsigned char c : cjk) EXPECT_TRUE(c >= 0x21 && c <= 0x7e) << cjk;
+  EXPECT_LE(cli::ImportRequestId(std::string(120, 'p'), std::string(100, 'k')).size(), 128u);
+}
 
 class TasksCliTest : public CliTest {
  protected:
