@@ -430,9 +430,10 @@ void AddTasksCommands(CLI::App& app, Context& ctx) {
            [&ctx, im] { return ImportTasks(ctx, *im); });
   import->add_option("--plan", im->plan, "Plan id")->required();
   import
-      ->add_option("file", im->file,
-                   "CSV with the header key,parent_key,title,lead_unit,cooperating_units,"
-                   "deadline,working_days,milestones,priority,tags (or .yaml/.yml)")
+      ->add_option(
+          "file", im->file,
+          "CSV with the header key,parent_key,title,lead_unit,cooperating_units,"
+          "deadline,working_days,milestones,priority,tags (or .yaml/.yml; - reads CSV from stdin)")
       ->required();
   import->add_flag("--dry-run", im->dry_run, "Only check the file");
 

@@ -3,6 +3,7 @@
 #include <cctype>
 #include <cstdint>
 #include <fstream>
+#include <iostream>
 #include <map>
 #include <set>
 #include <sstream>
@@ -317,9 +318,13 @@ absl::StatusOr<tv1::TrafficLight> ParseLight(std::string_view text) {
 }
 
 std::vector<WorkPlanRow> ReadWorkPlan(const std::string& path, const std::string& tz) {
+  std::ostringstream buf;
+  if (path == "-") {
+    buf << std::cin.rdbuf();  // CSV on stdin
+    return ParseWorkPlan("stdin", buf.str(), tz);
+  }
   std::ifstream in(path, std::ios::binary);
   if (!in) throw UsageError{path + ": cannot read the file"};
-  std::ostringstream buf;
   buf << in.rdbuf();
   return ParseWorkPlan(path, buf.str(), tz);
 }

@@ -49,7 +49,8 @@ struct WorkPlanRow {
 // Reads a work-plan table: CSV with the header
 //   key,parent_key,title,lead_unit,cooperating_units,deadline,working_days,milestones,priority,tags
 // or YAML (.yaml/.yml: a list of maps with the same keys). Checks every row and throws
-// UsageError listing every problem as "FILE:LINE: ..." (nothing is sent then).
+// UsageError listing every problem as "FILE:LINE: ..." (nothing is sent then). "-" reads CSV
+// from stdin.
 std::vector<WorkPlanRow> ReadWorkPlan(const std::string& path, const std::string& tz);
 // The same from text already read (`name` is used in messages and picks the format).
 std::vector<WorkPlanRow> ParseWorkPlan(const std::string& name, const std::string& text,

@@ -3,6 +3,7 @@
 // idempotent re-import, cascade, and the assignment state machine including an illegal
 // transition (exit 5 naming the current state).
 #include <fstream>
+#include <sstream>
 #include <string>
 
 #include <gtest/gtest.h>
@@ -258,6 +259,14 @@ TEST_F(TasksCliTest, ImportCsvIsIdempotent) {
   ASSERT_EQ(second.exit_code, 0) << Describe(second);
   EXPECT_NE(second.out.find(k11), std::string::npos) << Describe(second);
   EXPECT_EQ(CtlJson({"tasks", "list", "--plan", plan})["tasks"].size(), 3u);
+
+  // The same table on stdin maps to the same tasks.
+  std::ifstream in(csv);
+  std::stringstream text;
+  text << in.rdbuf();
+  const CliResult piped = Ctl({"tasks", "import", "--plan", plan, "-"}, text.str());
+  ASSERT_EQ(piped.exit_code, 0) << Describe(piped);
+  EXPECT_NE(piped.out.find(k1), std::string::npos) << Describe(piped);
 }
 
 TEST_F(TasksCliTest, ImportYaml) {
