@@ -38,7 +38,8 @@ const char* kStyle = R"(
 body{font-family:"Noto Sans CJK SC","Microsoft YaHei","PingFang SC",sans-serif;margin:16px;color:#222}
 h1{font-size:20px;margin:0 0 4px}
 .meta{color:#666;font-size:13px;margin-bottom:12px}
-.legend{display:flex;gap:16px;font-size:13px;margin:8px 0 12px}
+.legend{display:flex;flex-wrap:wrap;gap:6px 16px;font-size:13px;margin:8px 0 12px}
+.legend>span{white-space:nowrap}
 .legend span.sw{display:inline-block;width:14px;height:14px;vertical-align:middle;margin-right:4px;border:1px solid #999}
 table.board{border-collapse:collapse;font-size:13px}
 table.board th,table.board td{border:1px solid #ccc;padding:4px 6px;vertical-align:middle}
