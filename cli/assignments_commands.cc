@@ -54,7 +54,7 @@ int ListAssignments(Context& ctx, const ListOpts& o) {
                               ? "ASSIGNMENT_ROLE_COOPERATE"
                               : "";
     if (r.empty()) throw UsageError{"--role: lead or cooperate"};
-    tv1::AssignmentRole role;
+    tv1::AssignmentRole role = tv1::ASSIGNMENT_ROLE_UNSPECIFIED;
     tv1::AssignmentRole_Parse(r, &role);
     req.set_role(role);
   }
