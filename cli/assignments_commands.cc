@@ -283,7 +283,7 @@ int ListExtensions(Context& ctx, const ExtListOpts& o) {
   for (const auto& st : o.states) {
     std::string u = st;
     for (char& c : u) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
-    tv1::ExtensionState state;
+    tv1::ExtensionState state = tv1::EXTENSION_STATE_UNSPECIFIED;
     if (!tv1::ExtensionState_Parse("EXTENSION_STATE_" + u, &state)) {
       throw UsageError{"--state: pending, approved, rejected or withdrawn"};
     }

@@ -322,7 +322,7 @@ int ListTasks(Context& ctx, const ListOpts& o) {
   for (const auto& st : o.states) {
     std::string u = st;
     for (char& c : u) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
-    tv1::TaskState state;
+    tv1::TaskState state = tv1::TASK_STATE_UNSPECIFIED;
     if (!tv1::TaskState_Parse(u, &state) && !tv1::TaskState_Parse("TASK_STATE_" + u, &state)) {
       throw UsageError{"--state: bad task state '" + st + "' (open, closed, canceled)"};
     }
