@@ -56,7 +56,8 @@ class Context {
 
   // Prints `what` failed with the status code, message and every field violation of the
   // status details to stderr, and returns the exit code for the status. In -o json mode the
-  // same goes to stderr as one JSON object ({"error":{"code":..,"message":..,"fieldViolations":[..]}}).
+  // same goes to stderr as one JSON object
+  // ({"error":{"code":..,"message":..,"fieldViolations":[..]}}).
   int Fail(std::string_view what, const grpc::Status& status) const;
 
   // The action chosen by the command line; set by Leaf() callbacks, run by main().
@@ -77,12 +78,12 @@ CLI::App* Leaf(CLI::App& parent, const std::string& name, const std::string& des
 CLI::App* Group(CLI::App& parent, const std::string& name, const std::string& description);
 
 // The command groups, one file each.
-void AddUnitsCommands(CLI::App& app, Context& ctx);      // units_commands.cc
-void AddPlansCommands(CLI::App& app, Context& ctx);      // plans_commands.cc
-void AddTasksCommands(CLI::App& app, Context& ctx);      // tasks_commands.cc
+void AddUnitsCommands(CLI::App& app, Context& ctx);        // units_commands.cc
+void AddPlansCommands(CLI::App& app, Context& ctx);        // plans_commands.cc
+void AddTasksCommands(CLI::App& app, Context& ctx);        // tasks_commands.cc
 void AddAssignmentsCommands(CLI::App& app, Context& ctx);  // assignments_commands.cc
-void AddBoardCommands(CLI::App& app, Context& ctx);      // board_commands.cc
-void AddRemindersCommands(CLI::App& app, Context& ctx);  // reminders_commands.cc
-void AddPoliciesCommands(CLI::App& app, Context& ctx);   // policies_commands.cc
+void AddBoardCommands(CLI::App& app, Context& ctx);        // board_commands.cc
+void AddRemindersCommands(CLI::App& app, Context& ctx);    // reminders_commands.cc
+void AddPoliciesCommands(CLI::App& app, Context& ctx);     // policies_commands.cc
 
 }  // namespace duban::cli

@@ -14,9 +14,10 @@ int main(int argc, char** argv) {
   Context ctx;
   auto& o = ctx.options;
 
-  CLI::App app("dubanctl: command-line client for duban (督办) — units, plans, tasks, the battle "
-               "map and reminders.",
-               "dubanctl");
+  CLI::App app(
+      "dubanctl: command-line client for duban (督办) — units, plans, tasks, the battle "
+      "map and reminders.",
+      "dubanctl");
   app.require_subcommand(1);
   app.footer(std::string("\nEndpoints default to the local stack (scripts/run.sh). Every flag "
                          "has a DUBAN_* environment fallback.\n\n") +

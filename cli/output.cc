@@ -104,12 +104,23 @@ std::string Paint(std::string_view text, Color color, bool enabled) {
   if (!enabled || color == Color::kNone) return std::string(text);
   const char* code = "";
   switch (color) {
-    case Color::kRed: code = "\x1b[31m"; break;
-    case Color::kYellow: code = "\x1b[33m"; break;
-    case Color::kGreen: code = "\x1b[32m"; break;
-    case Color::kGrey: code = "\x1b[90m"; break;
-    case Color::kBold: code = "\x1b[1m"; break;
-    case Color::kNone: break;
+    case Color::kRed:
+      code = "\x1b[31m";
+      break;
+    case Color::kYellow:
+      code = "\x1b[33m";
+      break;
+    case Color::kGreen:
+      code = "\x1b[32m";
+      break;
+    case Color::kGrey:
+      code = "\x1b[90m";
+      break;
+    case Color::kBold:
+      code = "\x1b[1m";
+      break;
+    case Color::kNone:
+      break;
   }
   return std::string(code) + std::string(text) + "\x1b[0m";
 }
@@ -159,11 +170,16 @@ absl::StatusOr<google::protobuf::Timestamp> ParseTime(std::string_view text,
     }
     const char unit = s.back();
     absl::Duration d;
-    if (unit == 's') d = absl::Seconds(n);
-    else if (unit == 'm') d = absl::Minutes(n);
-    else if (unit == 'h') d = absl::Hours(n);
-    else if (unit == 'd') d = absl::Hours(24 * n);
-    else return absl::InvalidArgumentError("bad relative time '" + s + "' (e.g. +30m, +2h, +3d)");
+    if (unit == 's')
+      d = absl::Seconds(n);
+    else if (unit == 'm')
+      d = absl::Minutes(n);
+    else if (unit == 'h')
+      d = absl::Hours(n);
+    else if (unit == 'd')
+      d = absl::Hours(24 * n);
+    else
+      return absl::InvalidArgumentError("bad relative time '" + s + "' (e.g. +30m, +2h, +3d)");
     t = absl::Now() + d;
   } else if (absl::ParseTime(absl::RFC3339_full, s, &t, &err)) {
   } else if (absl::ParseTime("%Y-%m-%d %H:%M", s, zone, &t, &err) ||

@@ -7,8 +7,8 @@
 #include <memory>
 #include <sstream>
 
-#include <CLI/CLI.hpp>
 #include <google/protobuf/util/json_util.h>
+#include <CLI/CLI.hpp>
 
 #include "cli_context.h"
 #include "output.h"

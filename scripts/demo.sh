@@ -57,8 +57,9 @@ ctl() { "$DUBANCTL" "$@"; }
 # A stack: the one answering on the ports, else our own scripts/run.sh.
 stack_pid=
 data=${DUBAN_DATA_DIR:-$root/data}
-if ! ctl --timeout 2 units get gd >/dev/null 2>&1 &&
-  ! ctl --timeout 2 units get no.such.unit 2>&1 | grep -q NOT_FOUND; then
+# (NOT_FOUND for a unit that cannot exist means duban-units answered.)
+probe=$(ctl --timeout 2 units get no.such.unit 2>&1 || true)
+if [[ $probe != *NOT_FOUND* ]]; then
   data=${DUBAN_DEMO_DATA:-$root/data-demo}
   step "starting the stack (scripts/run.sh, data in $data)"
   mkdir -p "$data"
@@ -85,9 +86,15 @@ add_contact() { # add_contact UNIT NAME ROLE CHANNEL-FLAG VALUE
 }
 # Idempotent enough for a demo: a second run adds a second liaison, which takes over.
 add_contact gd.zq 陈督导 supervisor --email supervisor@zq.example.gov.cn
-for d in dz dh gy sh gn; do
-  add_contact "gd.zq.$d" "联络员-$d" liaison --webhook-url "${webhook_base}zq/$d"
+# Level 0 of a reminder is the unit's own liaison: every branch of Zhaoqing has one, on a
+# webhook (run.sh's dev sink by default) named after its district.
+mapfile -t branches < <(ctl -o json units list --subtree gd.zq --kind party_branch |
+  json '[u["id"] for u in d.get("units", [])]')
+for b in "${branches[@]}"; do
+  district=$(cut -d. -f3 <<<"$b")
+  add_contact "$b" "支部联络员-${b##*.}" liaison --webhook-url "${webhook_base}zq/$district/$b"
 done
+add_contact gd.zq.swzzb 周敏 liaison --webhook-url "${webhook_base}zq/swzzb"
 for d in cc nh sd gm ss; do
   add_contact "gd.fs.$d" "联络员-$d" liaison --email "liaison.$d@fs.example.gov.cn"
 done
@@ -99,7 +106,7 @@ step "2. the demo policy and Foshan's plan (市委党纪学习教育重点工作
 ctl policies get demo-minutes >/dev/null 2>&1 || ctl policies create deploy/demo/demo-policy.json
 today=$(TZ=Asia/Shanghai date +%F)
 end=$(TZ=Asia/Shanghai date -d '+90 days' +%F)
-fs_plan=$(ctl -o json plans create --title "佛山市党纪学习教育工作方案" --owner gd.fs \
+fs_plan=$(ctl -o json plans create --title "佛山市党纪学习教育工作方案" --owner gd.fs --margin 20 \
   --start "$today" --end "$end" | json 'd["id"]')
 echo "plan $fs_plan"
 ctl tasks import --plan "$fs_plan" deploy/demo/foshan-plan.csv
@@ -113,7 +120,7 @@ echo "task $zq_task"
 ctl tasks cascade "$zq_task" --root gd.zq --kind party_branch
 
 step "4. four branches of 端州区 report and are closed before the deadline"
-mapfile -t done_ids < <(ctl -o json assignments list --unit gd.zq.dz.t1 |
+mapfile -t done_ids < <(ctl -o json assignments list --subtree gd.zq.dz.t1 --under "$zq_task" |
   json '[a["id"] for a in d.get("assignments", [])]')
 for a in "${done_ids[@]}"; do
   ctl assignments ack "$a" --note "收到"
@@ -123,34 +130,47 @@ for a in "${done_ids[@]}"; do
 done
 echo "${#done_ids[@]} assignments closed: their reminders are canceled"
 
-step "the battle map (挂图作战) now"
-ctl board "$zq_plan"
+step "the battle map (挂图作战) now, one row per district"
+ctl board "$zq_plan" --root gd.zq --group-by child
 
 step "5. waiting for the deadline's reminders (up to ${wait_s}s)"
 start=$SECONDS
 sent=0
+shown=-1
+count() { ctl -o json reminders list --plan "$zq_plan" --state "$1" | json 'len(d.get("reminders", []))'; }
 while ((SECONDS - start < wait_s)); do
-  sent=$(ctl -o json reminders list --task "$zq_task" --state sent | json 'len(d.get("reminders", []))')
-  printf '\r%3ds: %s reminders sent' $((SECONDS - start)) "$sent"
-  [ "$sent" -gt 0 ] && [ "$(ctl -o json reminders list --task "$zq_task" --state scheduled |
-    json 'len(d.get("reminders", []))')" = 0 ] && break
-  sleep 5
+  sent=$(count sent)
+  if [ "$sent" != "$shown" ]; then
+    echo "$((SECONDS - start))s: $sent reminders sent"
+    shown=$sent
+  fi
+  [ "$sent" -gt 0 ] && [ "$(count scheduled)" = 0 ] && [ "$(count failed)" = 0 ] && break
+  sleep 2
 done
-echo
 [ -f "$data/deliveries.jsonl" ] && {
   echo "last messages in $data/deliveries.jsonl:"
   tail -n 3 "$data/deliveries.jsonl" | cut -c1-200
 }
+echo "a closed branch's ledger (its reminder was canceled):"
 ctl reminders ledger "${done_ids[0]}"
+open_id=$(ctl -o json assignments list --subtree gd.zq.dz.t2 --under "$zq_task" |
+  json 'd["assignments"][0]["id"]')
+echo "an open branch's ledger (its reminder was sent):"
+ctl reminders ledger "$open_id"
 
 step "the battle map after the deadline, and who hasn't reported (未报送)"
-ctl board "$zq_plan"
-ctl board coverage "$zq_plan"
+ctl board "$zq_plan" --root gd.zq --group-by child
+ctl board coverage "$zq_task" --gap not-reported --limit 8
 ctl reminders stats
 if [ "$sent" = 0 ]; then
   echo "demo: no reminder was sent within ${wait_s}s" >&2
   exit 1
 fi
 echo
-echo "demo done: $sent reminders sent. The stack keeps running if it was yours; try"
-echo "  $DUBANCTL board $fs_plan"
+echo "demo done: $sent reminders sent. Try:"
+echo "  $DUBANCTL board $fs_plan --group-by task"
+echo "  $DUBANCTL board $zq_plan --html board.html"
+if [ -n "$stack_pid" ]; then
+  echo "The stack keeps running (data in $data); Ctrl-C stops it."
+  wait "$stack_pid" || true
+fi

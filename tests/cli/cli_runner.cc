@@ -71,8 +71,7 @@ CliResult RunProcess(const std::vector<std::string>& argv_in, const std::string&
                      const std::vector<std::string>& env, int timeout_s) {
   CliResult r;
   int in[2], out[2], err[2];
-  if (::pipe2(in, O_CLOEXEC) != 0 || ::pipe2(out, O_CLOEXEC) != 0 ||
-      ::pipe2(err, O_CLOEXEC) != 0) {
+  if (::pipe2(in, O_CLOEXEC) != 0 || ::pipe2(out, O_CLOEXEC) != 0 || ::pipe2(err, O_CLOEXEC) != 0) {
     ADD_FAILURE() << "pipe: " << std::strerror(errno);
     return r;
   }
@@ -135,10 +134,9 @@ void CliTest::TearDownTestSuite() {
 void CliTest::SetUp() { ASSERT_TRUE(stack_ && stack_->ok()) << "the stack did not start"; }
 
 CliResult CliTest::Ctl(std::vector<std::string> args, const std::string& input) {
-  std::vector<std::string> full = {"--units-addr",     stack_->units_addr(),
-                                   "--tasks-addr",     stack_->tasks_addr(),
-                                   "--reminders-addr", stack_->reminders_addr(),
-                                   "--actor",          "user:cli-test"};
+  std::vector<std::string> full = {
+      "--units-addr",     stack_->units_addr(),     "--tasks-addr", stack_->tasks_addr(),
+      "--reminders-addr", stack_->reminders_addr(), "--actor",      "user:cli-test"};
   full.insert(full.end(), args.begin(), args.end());
   return RunCtl(full, input);
 }
