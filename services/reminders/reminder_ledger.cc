@@ -30,6 +30,19 @@ bool Plannable(AssignmentState s) {
          s == AssignmentState::kInProgress || s == AssignmentState::kReturned;
 }
 
+// What the planner sees of an assignment.
+AssignmentSnapshot SnapshotOf(const AssignmentMirror& a) {
+  AssignmentSnapshot snap;
+  snap.assignment_id = a.id;
+  snap.version = a.version;
+  snap.state = a.state;
+  snap.create_time = absl::FromUnixMicros(a.create_us);
+  snap.deadline = absl::FromUnixMicros(a.deadline_us);
+  snap.milestones = a.milestones;
+  snap.change_time = absl::FromUnixMicros(a.change_us);
+  return snap;
+}
+
 bool IsFinalState(AssignmentState s) {
   return s == AssignmentState::kDone || s == AssignmentState::kCanceled;
 }
@@ -401,6 +414,7 @@ absl::StatusOr<std::vector<ApplyResult>> ReminderLedger::ApplyChanges(
   }
 
   const absl::Time now = clock_();
+  const PrePlans preplans = PlanAhead(changes, zones, now);
   QueueOps ops;
   std::vector<ApplyResult> results;
   absl::Status st = store_.Write([&](ReminderWriter& w) -> absl::Status {
@@ -410,7 +424,7 @@ absl::StatusOr<std::vector<ApplyResult>> ReminderLedger::ApplyChanges(
     for (const auto& c : changes) {
       UnitInfo unit;
       if (auto it = zones.find(c.assignment.unit_id); it != zones.end()) unit = it->second;
-      auto r = ApplyOne(w, c, unit, now, ops, policies);
+      auto r = ApplyOne(w, c, unit, now, ops, policies, preplans);
       if (!r.ok()) return r.status();
       results.push_back(std::move(*r));
     }
@@ -421,9 +435,45 @@ absl::StatusOr<std::vector<ApplyResult>> ReminderLedger::ApplyChanges(
   return results;
 }
 
+AssignmentMirror ReminderLedger::MirrorOf(const AssignmentChange& c, const UnitInfo& unit) {
+  AssignmentMirror a = c.assignment;
+  a.timezone = unit.timezone;
+  a.unit_kind = unit.kind;
+  return a;
+}
+
+ReminderLedger::PrePlans ReminderLedger::PlanAhead(
+    const std::vector<AssignmentChange>& changes,
+    const std::unordered_map<std::string, UnitInfo>& units, absl::Time now) {
+  PrePlans out;
+  // Best effort: whatever cannot be planned here (an unknown zone, a read error) is planned
+  // inside the write transaction as before, which also reports the error.
+  (void)store_.Read([&](ReminderReader& r) -> absl::Status {
+    PolicyCache policies;
+    for (const auto& c : changes) {
+      if (c.type != AssignmentChange::Type::kSchedule || IsFinalState(c.assignment.state)) {
+        continue;
+      }
+      UnitInfo unit;
+      if (auto it = units.find(c.assignment.unit_id); it != units.end()) unit = it->second;
+      const AssignmentMirror a = MirrorOf(c, unit);
+      auto policy = ResolvePolicy(r, a, policies);
+      if (!policy.ok()) continue;
+      auto tz = Zone(a.timezone);
+      if (!tz.ok()) continue;
+      auto plan = planner_.PlanAssignment(policy->first.policy, SnapshotOf(a), *tz, now);
+      if (!plan.ok()) continue;
+      out[a.id] = PrePlan{policy->first.policy.id, policy->first.revision, std::move(*plan)};
+    }
+    return absl::OkStatus();
+  });
+  return out;
+}
+
 absl::StatusOr<ApplyResult> ReminderLedger::ApplyOne(ReminderWriter& w, const AssignmentChange& c,
                                                      const UnitInfo& unit, absl::Time now,
-                                                     QueueOps& ops, PolicyCache& policies) {
+                                                     QueueOps& ops, PolicyCache& policies,
+                                                     const PrePlans& preplans) {
   ApplyResult result;
   result.assignment_id = c.assignment.id;
   result.version = c.assignment.version;
@@ -446,9 +496,7 @@ absl::StatusOr<ApplyResult> ReminderLedger::ApplyOne(ReminderWriter& w, const As
     a.state = c.assignment.state;
     a.change_us = c.assignment.change_us;
   } else {
-    a = c.assignment;
-    a.timezone = unit.timezone;
-    a.unit_kind = unit.kind;
+    a = MirrorOf(c, unit);
   }
   a.update_us = Us(now);
   if (auto s = w.UpsertAssignment(a); !s.ok()) return s;
@@ -464,7 +512,14 @@ absl::StatusOr<ApplyResult> ReminderLedger::ApplyOne(ReminderWriter& w, const As
   if (!policy.ok()) return policy.status();
   result.policy_id = policy->first.policy.id;
   result.policy_fallback = policy->second;
-  if (auto s = Replan(w, a, policy->first, now, ops, result); !s.ok()) return s;
+  // The plan made ahead holds if the policy did not change in between (same id, revision).
+  const Plan* preplanned = nullptr;
+  if (auto it = preplans.find(a.id); it != preplans.end() &&
+                                     it->second.policy_id == policy->first.policy.id &&
+                                     it->second.policy_revision == policy->first.revision) {
+    preplanned = &it->second.plan;
+  }
+  if (auto s = Replan(w, a, policy->first, now, ops, result, preplanned); !s.ok()) return s;
   return result;
 }
 
@@ -488,19 +543,16 @@ absl::Status ReminderLedger::CancelPending(ReminderWriter& w, const std::string&
 
 absl::Status ReminderLedger::Replan(ReminderWriter& w, const AssignmentMirror& a,
                                     const StoredPolicy& policy, absl::Time now, QueueOps& ops,
-                                    ApplyResult& result) {
+                                    ApplyResult& result, const Plan* preplanned) {
   auto tz = Zone(a.timezone);
   if (!tz.ok()) return tz.status();
-  AssignmentSnapshot snap;
-  snap.assignment_id = a.id;
-  snap.version = a.version;
-  snap.state = a.state;
-  snap.create_time = absl::FromUnixMicros(a.create_us);
-  snap.deadline = absl::FromUnixMicros(a.deadline_us);
-  snap.milestones = a.milestones;
-  snap.change_time = absl::FromUnixMicros(a.change_us);
-  auto plan = planner_.PlanAssignment(policy.policy, snap, *tz, now);
-  if (!plan.ok()) return plan.status();
+  absl::StatusOr<Plan> planned;
+  if (preplanned == nullptr) {
+    planned = planner_.PlanAssignment(policy.policy, SnapshotOf(a), *tz, now);
+    if (!planned.ok()) return planned.status();
+    preplanned = &*planned;
+  }
+  const Plan* plan = preplanned;
 
   auto rows = w.AssignmentReminders(a.id);
   if (!rows.ok()) return rows.status();

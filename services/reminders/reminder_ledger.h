@@ -332,12 +332,28 @@ class ReminderLedger {
   absl::StatusOr<std::pair<StoredPolicy, bool>> ResolvePolicy(ReminderReader& r,
                                                               const AssignmentMirror& a,
                                                               PolicyCache& cache);
+  // A plan made before the write transaction, and the policy (id, revision) it was made with.
+  struct PrePlan {
+    std::string policy_id;
+    int64_t policy_revision = 0;
+    Plan plan;
+  };
+  // Assignment id → its plan for the version in the batch.
+  using PrePlans = std::unordered_map<std::string, PrePlan>;
+  // The mirror of a scheduled assignment as ApplyOne stores it.
+  static AssignmentMirror MirrorOf(const AssignmentChange& c, const UnitInfo& unit);
+  // Plans the batch's schedule changes in a read transaction: planning is pure CPU, and done
+  // inside the write transaction it kept a concurrent batch's planning off the second core.
+  PrePlans PlanAhead(const std::vector<AssignmentChange>& changes,
+                     const std::unordered_map<std::string, UnitInfo>& units, absl::Time now);
   absl::StatusOr<ApplyResult> ApplyOne(ReminderWriter& w, const AssignmentChange& c,
                                        const UnitInfo& unit, absl::Time now, QueueOps& ops,
-                                       PolicyCache& policies);
-  // Re-plans an assignment's rows from the mirror `a` (already stored).
+                                       PolicyCache& policies, const PrePlans& preplans);
+  // Re-plans an assignment's rows from the mirror `a` (already stored). `preplanned`, when
+  // given, is the plan of `a` under `policy` as of `now`, made earlier.
   absl::Status Replan(ReminderWriter& w, const AssignmentMirror& a, const StoredPolicy& policy,
-                      absl::Time now, QueueOps& ops, ApplyResult& result);
+                      absl::Time now, QueueOps& ops, ApplyResult& result,
+                      const Plan* preplanned = nullptr);
   // Cancels every pending row of the assignment.
   absl::Status CancelPending(ReminderWriter& w, const std::string& assignment_id,
                              const std::string& detail, absl::Time now, QueueOps& ops,

@@ -141,9 +141,14 @@ Contact ReadContact(const Stmt& s) {
 using sqlite::Collect;
 using sqlite::CollectOne;
 
+// A transaction. Read transactions answer the recipient lookups from the in-memory index
+// (`index`); write transactions read the database (their own uncommitted rows included) and
+// record what they change in `changes`, which the store applies to the index after commit.
 class SqliteUnitTx : public UnitWriter {
  public:
-  explicit SqliteUnitTx(Connection& c) : c_(c) {}
+  SqliteUnitTx(Connection& c, const RecipientIndex* index,
+               std::vector<RecipientIndex::Change>* changes)
+      : c_(c), index_(index), changes_(changes) {}
 
   absl::StatusOr<std::optional<Unit>> FindUnit(const std::string& id) override {
     auto s = c_.Prepare(absl::StrCat("SELECT ", kUnitColumns, " FROM units WHERE id = ?1"));
@@ -169,6 +174,7 @@ class SqliteUnitTx : public UnitWriter {
 
   absl::StatusOr<absl::flat_hash_map<std::string, std::string>> FindUnitPaths(
       const std::vector<std::string>& ids) override {
+    if (index_ != nullptr) return index_->Paths(ids);
     auto s = c_.Prepare("SELECT id, path FROM units WHERE id IN (SELECT value FROM json_each(?1))");
     if (!s.ok()) return s.status();
     s->Bind(1, JsonArray(ids));
@@ -282,6 +288,7 @@ class SqliteUnitTx : public UnitWriter {
 
   absl::StatusOr<std::vector<Contact>> ContactsInEffect(const std::vector<std::string>& unit_ids,
                                                         int64_t at_us) override {
+    if (index_ != nullptr) return index_->ContactsInEffect(unit_ids, at_us);
     auto s = c_.Prepare(
         absl::StrCat("SELECT ", kContactColumns,
                      " FROM contacts WHERE unit_id IN (SELECT value FROM json_each(?1))"
@@ -317,7 +324,9 @@ class SqliteUnitTx : public UnitWriter {
         .Bind(12, u.update_us)
         .BindTextOrNull(13, u.request_id);
     if (auto st = s->Run(); !st.ok()) return st;
-    return InsertTags(u.id, u.tags);
+    if (auto st = InsertTags(u.id, u.tags); !st.ok()) return st;
+    Record({.kind = RecipientIndex::Change::Kind::kUnitAdded, .unit_id = u.id, .path = u.path});
+    return absl::OkStatus();
   }
 
   absl::Status UpdateUnit(const Unit& u) override {
@@ -358,7 +367,11 @@ class SqliteUnitTx : public UnitWriter {
         c_.Prepare("UPDATE units SET parent_id = ?2, revision = ?3, update_us = ?4 WHERE id = ?1");
     if (!p.ok()) return p.status();
     p->Bind(1, id).BindTextOrNull(2, new_parent_id).Bind(3, revision).Bind(4, now_us);
-    return p->Run();
+    if (auto st = p->Run(); !st.ok()) return st;
+    Record({.kind = RecipientIndex::Change::Kind::kSubtreeMoved,
+            .path = old_path,
+            .new_path = new_path});
+    return absl::OkStatus();
   }
 
   absl::StatusOr<int64_t> ArchiveSubtree(const std::string& path, int64_t now_us) override {
@@ -378,7 +391,9 @@ class SqliteUnitTx : public UnitWriter {
     if (!s.ok()) return s.status();
     BindContact(*s, c);
     s->BindTextOrNull(14, c.request_id);
-    return s->Run();
+    if (auto st = s->Run(); !st.ok()) return st;
+    Record({.kind = RecipientIndex::Change::Kind::kContactPut, .contact = c});
+    return absl::OkStatus();
   }
 
   absl::Status UpdateContact(const Contact& c) override {
@@ -388,10 +403,16 @@ class SqliteUnitTx : public UnitWriter {
         " create_us = ?12, update_us = ?13 WHERE id = ?1");
     if (!s.ok()) return s.status();
     BindContact(*s, c);
-    return s->Run();
+    if (auto st = s->Run(); !st.ok()) return st;
+    Record({.kind = RecipientIndex::Change::Kind::kContactPut, .contact = c});
+    return absl::OkStatus();
   }
 
  private:
+  void Record(RecipientIndex::Change change) {
+    if (changes_ != nullptr) changes_->push_back(std::move(change));
+  }
+
   static void BindContact(Stmt& s, const Contact& c) {
     s.Bind(1, c.id)
         .Bind(2, c.unit_id)
@@ -420,6 +441,8 @@ class SqliteUnitTx : public UnitWriter {
   }
 
   Connection& c_;
+  const RecipientIndex* index_;
+  std::vector<RecipientIndex::Change>* changes_;
 };
 
 }  // namespace
@@ -428,21 +451,52 @@ absl::StatusOr<std::unique_ptr<SqliteUnitStore>> SqliteUnitStore::Open(
     const sqlite::Options& options) {
   auto db = sqlite::Database::Open(options, Migrations());
   if (!db.ok()) return db.status();
-  return std::unique_ptr<SqliteUnitStore>(new SqliteUnitStore(std::move(*db)));
+  std::unique_ptr<SqliteUnitStore> store(new SqliteUnitStore(std::move(*db)));
+  if (auto s = store->LoadIndex(); !s.ok()) return s;
+  return store;
+}
+
+absl::Status SqliteUnitStore::LoadIndex() {
+  return db_->Read([&](Connection& c) -> absl::Status {
+    auto units = c.Prepare("SELECT id, path FROM units");
+    if (!units.ok()) return units.status();
+    while (true) {
+      auto row = units->Step();
+      if (!row.ok()) return row.status();
+      if (!*row) break;
+      index_.AddUnit(units->Text(0), units->Text(1));
+    }
+    auto contacts = c.Prepare(absl::StrCat("SELECT ", kContactColumns, " FROM contacts"));
+    if (!contacts.ok()) return contacts.status();
+    while (true) {
+      auto row = contacts->Step();
+      if (!row.ok()) return row.status();
+      if (!*row) break;
+      index_.PutContact(ReadContact(*contacts));
+    }
+    return absl::OkStatus();
+  });
 }
 
 absl::Status SqliteUnitStore::Read(const std::function<absl::Status(UnitReader&)>& fn) {
   return db_->Read([&](Connection& c) {
-    SqliteUnitTx tx(c);
+    SqliteUnitTx tx(c, &index_, nullptr);
     return fn(tx);
   });
 }
 
 absl::Status SqliteUnitStore::Write(const std::function<absl::Status(UnitWriter&)>& fn) {
-  return db_->Write([&](Connection& c) {
-    SqliteUnitTx tx(c);
+  // One write at a time from here to the index update, so that changes reach the index in
+  // commit order (a unit added under a subtree that a later transaction moves must move too).
+  absl::MutexLock lock(&write_mu_);
+  std::vector<RecipientIndex::Change> changes;
+  absl::Status status = db_->Write([&](Connection& c) {
+    changes.clear();  // a retried transaction starts over
+    SqliteUnitTx tx(c, nullptr, &changes);
     return fn(tx);
   });
+  if (status.ok()) index_.Apply(changes);
+  return status;
 }
 
 }  // namespace duban::units

@@ -113,7 +113,9 @@ class RemindersTest : public ::testing::Test {
     ASSERT_TRUE(ledger_->Initialize().ok());
     service_ = std::make_unique<ReminderGrpcService>(*ledger_, *calendar_);
     ServerOptions so;
-    so.handler_threads = 4;
+    // Room for the tests' concurrent calls: gRPC's sync server refuses a call (UNAVAILABLE or
+    // RESOURCE_EXHAUSTED) when its thread quota, pollers included, is used up.
+    so.handler_threads = 16;
     so.log_rpcs = false;
     auto server = GrpcServer::Start(so, {service_.get()});
     ASSERT_TRUE(server.ok()) << server.status();

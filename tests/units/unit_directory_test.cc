@@ -459,5 +459,67 @@ TEST_F(UnitDirectoryTest, ResolveClimbsTheLadder) {
   EXPECT_EQ(fields, (std::vector<std::string>{"queries[0].level", "queries[1].unit_id"}));
 }
 
+// ResolveRecipients reads paths and contacts from the store's in-memory index: it must follow
+// moves (of a subtree, children included), contact changes, rolled-back writes and a restart.
+TEST_F(UnitDirectoryTest, RecipientIndexFollowsWritesRollbacksAndRestart) {
+  Create("gd", "", UnitKind::kProvince);
+  Create("gd.zq", "gd", UnitKind::kCity);
+  Create("gd.fs", "gd", UnitKind::kCity);
+  Create("gd.zq.dz", "gd.zq", UnitKind::kDistrict);
+  Create("gd.zq.dz.b1", "gd.zq.dz", UnitKind::kPartyBranch);
+  ASSERT_TRUE(
+      directory_->AddContact(MakeContact("gd.zq", ContactRole::kSupervisor, "肇督"), "").ok());
+  ASSERT_TRUE(
+      directory_->AddContact(MakeContact("gd.fs", ContactRole::kSupervisor, "佛督"), "").ok());
+  auto liaison =
+      directory_->AddContact(MakeContact("gd.zq.dz.b1", ContactRole::kLiaison, "甲"), "");
+  ASSERT_TRUE(liaison.ok()) << liaison.status();
+
+  auto who = [&](const std::string& unit, int level) -> std::string {
+    auto r = directory_->ResolveRecipients({{unit, level}}, std::nullopt);
+    EXPECT_TRUE(r.ok()) << r.status();
+    if (!r.ok() || (*r)[0].unit_not_found) return "not found";
+    return (*r)[0].recipients.empty() ? "nobody" : (*r)[0].recipients[0].person_name;
+  };
+  EXPECT_EQ(who("gd.zq.dz.b1", 0), "甲");
+  EXPECT_EQ(who("gd.zq.dz.b1", 3), "肇督");
+
+  // A move re-roots the whole subtree, the branch created before it included.
+  ASSERT_TRUE(directory_->MoveUnit("gd.zq.dz", "gd.fs", "").ok());
+  EXPECT_EQ(who("gd.zq.dz", 2), "佛督");
+  EXPECT_EQ(who("gd.zq.dz.b1", 3), "佛督");
+
+  // A handover: the successor from its effective instant on.
+  Contact successor = MakeContact("gd.zq.dz.b1", ContactRole::kLiaison, "乙");
+  ASSERT_TRUE(directory_->HandOverContact(liaison->id, successor, std::nullopt, "").ok());
+  EXPECT_EQ(who("gd.zq.dz.b1", 0), "乙");
+
+  // A write transaction that inserted a unit and a contact and then failed changes nothing.
+  Unit ghost = MakeUnit("gd.ghost", "gd");
+  ghost.path = ChildPath("/gd/", "gd.ghost");
+  Contact ghost_contact = MakeContact("gd.zq.dz.b1", ContactRole::kLiaison, "鬼");
+  ghost_contact.id = "c-ghost";
+  absl::Status failed = store_->Write([&](UnitWriter& w) -> absl::Status {
+    if (auto s = w.InsertUnit(ghost); !s.ok()) return s;
+    if (auto s = w.InsertContact(ghost_contact); !s.ok()) return s;
+    return absl::AbortedError("rolled back on purpose");
+  });
+  ASSERT_EQ(failed.code(), absl::StatusCode::kAborted);
+  EXPECT_EQ(who("gd.ghost", 0), "not found");
+  EXPECT_EQ(who("gd.zq.dz.b1", 0), "乙");
+
+  // A restart loads the index from the file.
+  directory_.reset();
+  store_.reset();
+  sqlite::Options o;
+  o.path = dir_.File("units.db");
+  o.synchronous = "NORMAL";
+  store_ = *SqliteUnitStore::Open(o);
+  directory_ = std::make_unique<UnitDirectory>(*store_, [this] { return now_; });
+  EXPECT_EQ(who("gd.zq.dz.b1", 0), "乙");
+  EXPECT_EQ(who("gd.zq.dz.b1", 3), "佛督");
+  EXPECT_EQ(who("gd.ghost", 0), "not found");
+}
+
 }  // namespace
 }  // namespace duban::units
