@@ -8,6 +8,7 @@
 
 #include "cli_context.h"
 #include "output.h"
+#include "paging.h"
 #include "task_text.h"
 #include "workplan_import.h"
 
@@ -63,15 +64,13 @@ int ListAssignments(Context& ctx, const ListOpts& o) {
   req.set_overdue_only(o.overdue);
   req.set_open_only(o.open);
   tv1::ListAssignmentsResponse all;
-  do {
-    req.set_page_size(o.limit > 0 ? std::min(1000, o.limit - all.assignments_size()) : 1000);
-    tv1::ListAssignmentsResponse page;
-    const grpc::Status s = ctx.tasks().ListAssignments(ctx.Call().get(), req, &page);
-    if (!s.ok()) return ctx.Fail("ListAssignments", s);
-    for (auto& a : *page.mutable_assignments()) *all.add_assignments() = std::move(a);
-    if (!all.has_evaluate_time()) *all.mutable_evaluate_time() = page.evaluate_time();
-    req.set_page_token(page.next_page_token());
-  } while (!req.page_token().empty() && (o.limit <= 0 || all.assignments_size() < o.limit));
+  const grpc::Status s = FetchPages(
+      req, o.limit,
+      [&](const auto& r, auto& page) {
+        return ctx.tasks().ListAssignments(ctx.Call().get(), r, &page);
+      },
+      [](auto& page) { return page.mutable_assignments(); }, all);
+  if (!s.ok()) return ctx.Fail("ListAssignments", s);
   if (ctx.json()) {
     PrintJson(all);
     return kExitOk;
@@ -187,14 +186,13 @@ int Audit(Context& ctx, const AuditOpts& o) {
   tv1::ListAuditEventsRequest req;
   req.set_assignment_id(o.id);
   tv1::ListAuditEventsResponse all;
-  do {
-    req.set_page_size(o.limit > 0 ? std::min(1000, o.limit - all.events_size()) : 1000);
-    tv1::ListAuditEventsResponse page;
-    const grpc::Status s = ctx.tasks().ListAuditEvents(ctx.Call().get(), req, &page);
-    if (!s.ok()) return ctx.Fail("ListAuditEvents", s);
-    for (auto& e : *page.mutable_events()) *all.add_events() = std::move(e);
-    req.set_page_token(page.next_page_token());
-  } while (!req.page_token().empty() && (o.limit <= 0 || all.events_size() < o.limit));
+  const grpc::Status s = FetchPages(
+      req, o.limit,
+      [&](const auto& r, auto& page) {
+        return ctx.tasks().ListAuditEvents(ctx.Call().get(), r, &page);
+      },
+      [](auto& page) { return page.mutable_events(); }, all);
+  if (!s.ok()) return ctx.Fail("ListAuditEvents", s);
   if (ctx.json()) {
     PrintJson(all);
     return kExitOk;
@@ -290,14 +288,13 @@ int ListExtensions(Context& ctx, const ExtListOpts& o) {
     req.add_states(state);
   }
   tv1::ListExtensionRequestsResponse all;
-  req.set_page_size(1000);
-  do {
-    tv1::ListExtensionRequestsResponse page;
-    const grpc::Status s = ctx.tasks().ListExtensionRequests(ctx.Call().get(), req, &page);
-    if (!s.ok()) return ctx.Fail("ListExtensionRequests", s);
-    for (auto& e : *page.mutable_requests()) *all.add_requests() = std::move(e);
-    req.set_page_token(page.next_page_token());
-  } while (!req.page_token().empty());
+  const grpc::Status s = FetchPages(
+      req, 0,
+      [&](const auto& r, auto& page) {
+        return ctx.tasks().ListExtensionRequests(ctx.Call().get(), r, &page);
+      },
+      [](auto& page) { return page.mutable_requests(); }, all);
+  if (!s.ok()) return ctx.Fail("ListExtensionRequests", s);
   if (ctx.json()) {
     PrintJson(all);
     return kExitOk;

@@ -13,6 +13,7 @@
 #include "board_html.h"
 #include "cli_context.h"
 #include "output.h"
+#include "paging.h"
 #include "task_text.h"
 #include "workplan_import.h"
 
@@ -61,20 +62,11 @@ grpc::Status FetchBoard(Context& ctx, const BoardOpts& o, tv1::BoardGrouping gro
     req.set_order_by(tv1::BOARD_ORDER_RANK);
   else
     throw UsageError{"--order: rank or key"};
-  do {
-    req.set_page_size(o.limit > 0 ? std::min(1000, o.limit - all->groups_size()) : 1000);
-    tv1::GetBoardResponse page;
-    const grpc::Status s = ctx.tasks().GetBoard(ctx.Call().get(), req, &page);
-    if (!s.ok()) return s;
-    if (all->groups_size() == 0 && !all->has_totals()) {
-      *all->mutable_totals() = page.totals();
-      all->set_group_count(page.group_count());
-      *all->mutable_evaluate_time() = page.evaluate_time();
-    }
-    for (auto& g : *page.mutable_groups()) *all->add_groups() = std::move(g);
-    req.set_page_token(page.next_page_token());
-  } while (!req.page_token().empty() && (o.limit <= 0 || all->groups_size() < o.limit));
-  return grpc::Status::OK;
+  // The totals, group count and evaluate_time of the first page hold for the whole board.
+  return FetchPages(
+      req, o.limit,
+      [&](const auto& r, auto& page) { return ctx.tasks().GetBoard(ctx.Call().get(), r, &page); },
+      [](auto& page) { return page.mutable_groups(); }, *all);
 }
 
 // The plan's assignments under the board's filters (--root, --task with its subtree).
@@ -89,14 +81,15 @@ grpc::Status FetchAssignments(Context& ctx, const BoardOpts& o,
     req.set_unit_subtree_of(o.root);
     if (!o.task.empty()) (i == 0 ? req.set_task_id(o.task) : req.set_tasks_under(o.task));
     for (auto l : lights) req.add_lights(l);
-    req.set_page_size(1000);
-    do {
-      tv1::ListAssignmentsResponse page;
-      const grpc::Status s = ctx.tasks().ListAssignments(ctx.Call().get(), req, &page);
-      if (!s.ok()) return s;
-      for (auto& a : *page.mutable_assignments()) out->push_back(std::move(a));
-      req.set_page_token(page.next_page_token());
-    } while (!req.page_token().empty());
+    tv1::ListAssignmentsResponse all;
+    const grpc::Status s = FetchPages(
+        req, 0,
+        [&](const auto& r, auto& page) {
+          return ctx.tasks().ListAssignments(ctx.Call().get(), r, &page);
+        },
+        [](auto& page) { return page.mutable_assignments(); }, all);
+    if (!s.ok()) return s;
+    for (auto& a : *all.mutable_assignments()) out->push_back(std::move(a));
   }
   return grpc::Status::OK;
 }
@@ -118,14 +111,15 @@ int WriteHtml(Context& ctx, const BoardOpts& o) {
   {
     tv1::ListTasksRequest req;
     req.set_plan_id(o.plan);
-    req.set_page_size(1000);
-    do {
-      tv1::ListTasksResponse page;
-      s = ctx.tasks().ListTasks(ctx.Call().get(), req, &page);
-      if (!s.ok()) return ctx.Fail("ListTasks", s);
-      for (auto& t : *page.mutable_tasks()) in.tasks.push_back(std::move(t));
-      req.set_page_token(page.next_page_token());
-    } while (!req.page_token().empty());
+    tv1::ListTasksResponse all;
+    s = FetchPages(
+        req, 0,
+        [&](const auto& r, auto& page) {
+          return ctx.tasks().ListTasks(ctx.Call().get(), r, &page);
+        },
+        [](auto& page) { return page.mutable_tasks(); }, all);
+    if (!s.ok()) return ctx.Fail("ListTasks", s);
+    for (auto& t : *all.mutable_tasks()) in.tasks.push_back(std::move(t));
   }
   std::string rpc;
   s = FetchAssignments(ctx, o, {}, &in.assignments, &rpc);
@@ -231,23 +225,14 @@ int Coverage(Context& ctx, const CoverageOpts& o) {
   if (!o.since.empty()) {
     *req.mutable_reported_since() = OrThrow(ParseTime(o.since, ctx.options.time_zone), "--since");
   }
-  tv1::GetCoverageResponse all;
-  bool first = true;
-  do {
-    req.set_page_size(o.limit > 0 ? std::min(1000, o.limit - all.units_size()) : 1000);
-    tv1::GetCoverageResponse page;
-    const grpc::Status s = ctx.tasks().GetCoverage(ctx.Call().get(), req, &page);
-    if (!s.ok()) return ctx.Fail("GetCoverage", s);
-    const std::string next = page.next_page_token();
-    if (first) {
-      all = std::move(page);  // the counts come with every page; keep the first's
-      first = false;
-    } else {
-      for (auto& u : *page.mutable_units()) *all.add_units() = std::move(u);
-    }
-    req.set_page_token(next);
-    all.clear_next_page_token();
-  } while (!req.page_token().empty() && (o.limit <= 0 || all.units_size() < o.limit));
+  tv1::GetCoverageResponse all;  // the counts come with every page; the first's are kept
+  const grpc::Status s = FetchPages(
+      req, o.limit,
+      [&](const auto& r, auto& page) {
+        return ctx.tasks().GetCoverage(ctx.Call().get(), r, &page);
+      },
+      [](auto& page) { return page.mutable_units(); }, all);
+  if (!s.ok()) return ctx.Fail("GetCoverage", s);
   if (ctx.json()) {
     PrintJson(all);
     return kExitOk;
@@ -282,15 +267,11 @@ int Burden(Context& ctx, const BurdenOpts& o) {
   req.set_plan_id(o.plan);
   for (const auto& k : o.kinds) req.add_unit_kinds(OrThrow(ParseTaskUnitKind(k), "--kind"));
   tv1::GetBurdenResponse all;
-  do {
-    req.set_page_size(o.limit > 0 ? std::min(1000, o.limit - all.units_size()) : 1000);
-    tv1::GetBurdenResponse page;
-    const grpc::Status s = ctx.tasks().GetBurden(ctx.Call().get(), req, &page);
-    if (!s.ok()) return ctx.Fail("GetBurden", s);
-    if (!all.has_evaluate_time()) *all.mutable_evaluate_time() = page.evaluate_time();
-    for (auto& u : *page.mutable_units()) *all.add_units() = std::move(u);
-    req.set_page_token(page.next_page_token());
-  } while (!req.page_token().empty() && (o.limit <= 0 || all.units_size() < o.limit));
+  const grpc::Status s = FetchPages(
+      req, o.limit,
+      [&](const auto& r, auto& page) { return ctx.tasks().GetBurden(ctx.Call().get(), r, &page); },
+      [](auto& page) { return page.mutable_units(); }, all);
+  if (!s.ok()) return ctx.Fail("GetBurden", s);
   if (ctx.json()) {
     PrintJson(all);
     return kExitOk;

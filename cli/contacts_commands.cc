@@ -10,6 +10,7 @@
 
 #include "cli_context.h"
 #include "output.h"
+#include "paging.h"
 #include "units_parts.h"
 
 namespace duban::cli {
@@ -74,16 +75,15 @@ int ListContacts(Context& ctx, const ListOptions& o) {
   if (!o.role.empty()) req.set_role(RoleFlag(o.role));
   req.set_include_history(o.history);
   if (!o.at.empty()) *req.mutable_at() = TimeFlag(o.at, "--at", ctx);
-  req.set_page_size(1000);
-  std::vector<uv1::Contact> contacts;
-  for (;;) {
-    uv1::ListContactsResponse resp;
-    const grpc::Status s = ctx.units().ListContacts(ctx.Call().get(), req, &resp);
-    if (!s.ok()) return ctx.Fail("ListContacts", s);
-    for (auto& c : *resp.mutable_contacts()) contacts.push_back(std::move(c));
-    if (resp.next_page_token().empty()) break;
-    req.set_page_token(resp.next_page_token());
-  }
+  uv1::ListContactsResponse all;
+  const grpc::Status s = FetchPages(
+      req, 0,
+      [&](const auto& r, auto& page) {
+        return ctx.units().ListContacts(ctx.Call().get(), r, &page);
+      },
+      [](auto& page) { return page.mutable_contacts(); }, all);
+  if (!s.ok()) return ctx.Fail("ListContacts", s);
+  const auto& contacts = all.contacts();
   if (ctx.json()) {
     nlohmann::json list = nlohmann::json::array();
     for (const auto& c : contacts) list.push_back(JsonOf(c));

@@ -9,6 +9,7 @@
 
 #include "cli_context.h"
 #include "output.h"
+#include "paging.h"
 #include "workplan_import.h"
 
 namespace duban::cli {
@@ -106,14 +107,11 @@ int ListPlans(Context& ctx, const ListOpts& o) {
   req.set_include_archived(o.archived);
   if (!o.active_on.empty()) *req.mutable_active_on() = DateOrThrow(o.active_on, "--active-on");
   tv1::ListPlansResponse all;
-  do {
-    req.set_page_size(o.limit > 0 ? std::min(1000, o.limit - all.plans_size()) : 1000);
-    tv1::ListPlansResponse page;
-    const grpc::Status s = ctx.tasks().ListPlans(ctx.Call().get(), req, &page);
-    if (!s.ok()) return ctx.Fail("ListPlans", s);
-    for (auto& p : *page.mutable_plans()) *all.add_plans() = std::move(p);
-    req.set_page_token(page.next_page_token());
-  } while (!req.page_token().empty() && (o.limit <= 0 || all.plans_size() < o.limit));
+  const grpc::Status s = FetchPages(
+      req, o.limit,
+      [&](const auto& r, auto& page) { return ctx.tasks().ListPlans(ctx.Call().get(), r, &page); },
+      [](auto& page) { return page.mutable_plans(); }, all);
+  if (!s.ok()) return ctx.Fail("ListPlans", s);
   if (ctx.json()) {
     PrintJson(all);
     return kExitOk;

@@ -12,6 +12,7 @@
 
 #include "cli_context.h"
 #include "output.h"
+#include "paging.h"
 
 namespace duban::cli {
 
@@ -88,17 +89,13 @@ int Get(Context& ctx, const std::string& id) {
 
 int List(Context& ctx) {
   rv1::ListPoliciesResponse all;
-  std::string token;
-  do {
-    rv1::ListPoliciesRequest req;
-    req.set_page_size(1000);
-    req.set_page_token(token);
-    rv1::ListPoliciesResponse page;
-    const grpc::Status s = ctx.reminders().ListPolicies(ctx.Call().get(), req, &page);
-    if (!s.ok()) return ctx.Fail("ListPolicies", s);
-    for (auto& p : *page.mutable_policies()) *all.add_policies() = std::move(p);
-    token = page.next_page_token();
-  } while (!token.empty());
+  const grpc::Status s = FetchPages(
+      rv1::ListPoliciesRequest(), 0,
+      [&](const auto& r, auto& page) {
+        return ctx.reminders().ListPolicies(ctx.Call().get(), r, &page);
+      },
+      [](auto& page) { return page.mutable_policies(); }, all);
+  if (!s.ok()) return ctx.Fail("ListPolicies", s);
   if (ctx.json()) {
     PrintJson(all);
     return kExitOk;

@@ -15,6 +15,7 @@
 
 #include "cli_context.h"
 #include "output.h"
+#include "paging.h"
 #include "reminders_parts.h"
 #include "units_parts.h"
 
@@ -153,6 +154,21 @@ std::string KindCell(const rv1::Reminder& r) {
   return k;
 }
 
+// Every reminder matching `req` (at most `limit`, 0: all), in the server's order, into `out`.
+grpc::Status ListAllReminders(Context& ctx, const rv1::ListRemindersRequest& req, int limit,
+                              std::vector<rv1::Reminder>& out) {
+  rv1::ListRemindersResponse all;
+  const grpc::Status s = FetchPages(
+      req, limit,
+      [&](const auto& r, auto& page) {
+        return ctx.reminders().ListReminders(ctx.Call().get(), r, &page);
+      },
+      [](auto& page) { return page.mutable_reminders(); }, all);
+  out.assign(std::make_move_iterator(all.mutable_reminders()->begin()),
+             std::make_move_iterator(all.mutable_reminders()->end()));
+  return s;
+}
+
 void PrintReminderList(const std::vector<rv1::Reminder>& list) {
   nlohmann::json arr = nlohmann::json::array();
   for (const auto& r : list) arr.push_back(JsonOf(r));
@@ -180,21 +196,9 @@ int ListReminders(Context& ctx, const ListOptions& o) {
   for (const auto& k : o.kinds) req.add_kinds(KindFlag(k));
   if (!o.from.empty()) *req.mutable_planned_after() = TimeFlag(o.from, "--from", ctx);
   if (!o.to.empty()) *req.mutable_planned_before() = TimeFlag(o.to, "--to", ctx);
-  req.set_page_size(o.limit > 0 ? std::min(o.limit, 1000) : 1000);
   std::vector<rv1::Reminder> list;
-  for (;;) {
-    rv1::ListRemindersResponse resp;
-    const grpc::Status s = ctx.reminders().ListReminders(ctx.Call().get(), req, &resp);
-    if (!s.ok()) return ctx.Fail("ListReminders", s);
-    for (auto& r : *resp.mutable_reminders()) {
-      if (o.limit > 0 && static_cast<int>(list.size()) >= o.limit) break;
-      list.push_back(std::move(r));
-    }
-    if (resp.next_page_token().empty() ||
-        (o.limit > 0 && static_cast<int>(list.size()) >= o.limit)) {
-      break;
-    }
-    req.set_page_token(resp.next_page_token());
+  if (const grpc::Status s = ListAllReminders(ctx, req, o.limit, list); !s.ok()) {
+    return ctx.Fail("ListReminders", s);
   }
   if (ctx.json()) {
     PrintReminderList(list);
@@ -214,15 +218,9 @@ int ListReminders(Context& ctx, const ListOptions& o) {
 int Ledger(Context& ctx, const std::string& assignment) {
   rv1::ListRemindersRequest req;
   req.set_assignment_id(assignment);
-  req.set_page_size(1000);
   std::vector<rv1::Reminder> list;
-  for (;;) {
-    rv1::ListRemindersResponse resp;
-    const grpc::Status s = ctx.reminders().ListReminders(ctx.Call().get(), req, &resp);
-    if (!s.ok()) return ctx.Fail("ListReminders", s);
-    for (auto& r : *resp.mutable_reminders()) list.push_back(std::move(r));
-    if (resp.next_page_token().empty()) break;
-    req.set_page_token(resp.next_page_token());
+  if (const grpc::Status s = ListAllReminders(ctx, req, 0, list); !s.ok()) {
+    return ctx.Fail("ListReminders", s);
   }
   // Fire-time order (the server's order too; kept explicit since the ledger promises it).
   std::stable_sort(list.begin(), list.end(), [](const rv1::Reminder& a, const rv1::Reminder& b) {
@@ -339,22 +337,16 @@ int Dead(Context& ctx, const DeadOptions& o) {
   req.set_unit_id(o.unit);
   req.set_assignment_id(o.assignment);
   req.set_plan_id(o.plan);
-  req.set_page_size(o.limit > 0 ? std::min(o.limit, 1000) : 1000);
-  std::vector<rv1::Reminder> list;
-  for (;;) {
-    rv1::ListDeadLettersResponse resp;
-    const grpc::Status s = ctx.reminders().ListDeadLetters(ctx.Call().get(), req, &resp);
-    if (!s.ok()) return ctx.Fail("ListDeadLetters", s);
-    for (auto& r : *resp.mutable_reminders()) {
-      if (o.limit > 0 && static_cast<int>(list.size()) >= o.limit) break;
-      list.push_back(std::move(r));
-    }
-    if (resp.next_page_token().empty() ||
-        (o.limit > 0 && static_cast<int>(list.size()) >= o.limit)) {
-      break;
-    }
-    req.set_page_token(resp.next_page_token());
-  }
+  rv1::ListDeadLettersResponse all;
+  const grpc::Status s = FetchPages(
+      req, o.limit,
+      [&](const auto& r, auto& page) {
+        return ctx.reminders().ListDeadLetters(ctx.Call().get(), r, &page);
+      },
+      [](auto& page) { return page.mutable_reminders(); }, all);
+  if (!s.ok()) return ctx.Fail("ListDeadLetters", s);
+  std::vector<rv1::Reminder> list(std::make_move_iterator(all.mutable_reminders()->begin()),
+                                  std::make_move_iterator(all.mutable_reminders()->end()));
   if (ctx.json()) {
     PrintReminderList(list);
     return kExitOk;

@@ -14,6 +14,7 @@
 
 #include "cli_context.h"
 #include "output.h"
+#include "paging.h"
 #include "units_parts.h"
 
 namespace duban::cli {
@@ -102,18 +103,14 @@ int CreateUnit(Context& ctx, const CreateOptions& o) {
 // Returns the failed status, if any.
 grpc::Status ListAllUnits(Context& ctx, uv1::ListUnitsRequest req, int limit,
                           std::vector<uv1::Unit>& out) {
-  req.set_page_size(limit > 0 ? std::min(limit, 1000) : 1000);
-  for (;;) {
-    uv1::ListUnitsResponse resp;
-    const grpc::Status s = ctx.units().ListUnits(ctx.Call().get(), req, &resp);
-    if (!s.ok()) return s;
-    for (auto& u : *resp.mutable_units()) {
-      if (limit > 0 && static_cast<int>(out.size()) >= limit) return grpc::Status::OK;
-      out.push_back(std::move(u));
-    }
-    if (resp.next_page_token().empty()) return grpc::Status::OK;
-    req.set_page_token(resp.next_page_token());
-  }
+  uv1::ListUnitsResponse all;
+  const grpc::Status s = FetchPages(
+      std::move(req), limit,
+      [&](const auto& r, auto& page) { return ctx.units().ListUnits(ctx.Call().get(), r, &page); },
+      [](auto& page) { return page.mutable_units(); }, all);
+  out.assign(std::make_move_iterator(all.mutable_units()->begin()),
+             std::make_move_iterator(all.mutable_units()->end()));
+  return s;
 }
 
 struct ListOptions {
