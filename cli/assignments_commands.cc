@@ -16,12 +16,6 @@ namespace duban::cli {
 
 namespace {
 
-template <typename T>
-T OrThrow(absl::StatusOr<T> v, const std::string& flag) {
-  if (!v.ok()) throw UsageError{flag + ": " + std::string(v.status().message())};
-  return *std::move(v);
-}
-
 int Show(Context& ctx, const tv1::Assignment& a, const std::string& verb) {
   if (ctx.json()) {
     PrintJson(a);

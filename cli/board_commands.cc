@@ -21,12 +21,6 @@ namespace duban::cli {
 
 namespace {
 
-template <typename T>
-T OrThrow(absl::StatusOr<T> v, const std::string& flag) {
-  if (!v.ok()) throw UsageError{flag + ": " + std::string(v.status().message())};
-  return *std::move(v);
-}
-
 struct BoardOpts {
   std::string plan, root, task, group_by = "unit", role, order = "rank", html;
   bool reasons = false;

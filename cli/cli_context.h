@@ -7,6 +7,7 @@
 #include <string>
 #include <string_view>
 
+#include <absl/status/statusor.h>
 #include <grpcpp/grpcpp.h>
 
 #include "duban/reminders/v1/reminders.grpc.pb.h"
@@ -38,6 +39,13 @@ struct GlobalOptions {
 struct UsageError {
   std::string message;
 };
+
+// The value, or a UsageError "<flag>: <why>" for a flag whose text did not parse.
+template <typename T>
+T OrThrow(absl::StatusOr<T> v, const std::string& flag) {
+  if (!v.ok()) throw UsageError{flag + ": " + std::string(v.status().message())};
+  return *std::move(v);
+}
 
 class Context {
  public:

@@ -19,12 +19,6 @@ namespace duban::cli {
 
 namespace {
 
-template <typename T>
-T OrThrow(absl::StatusOr<T> v, const std::string& flag) {
-  if (!v.ok()) throw UsageError{flag + ": " + std::string(v.status().message())};
-  return *std::move(v);
-}
-
 // --deadline / --working-days [--from]: exactly one of the first two unless `optional`.
 struct DeadlineFlags {
   std::string deadline, from;

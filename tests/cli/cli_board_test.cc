@@ -123,19 +123,6 @@ class BoardCliTest : public CliTest {
     AddUnit("b.b", "江海区", uv1::UNIT_KIND_DISTRICT, "b.city");
     AddUnit("b.a.v", "荷塘村", uv1::UNIT_KIND_VILLAGE, "b.a");
   }
-
-  static void AddUnit(const std::string& id, const std::string& name, uv1::UnitKind kind,
-                      const std::string& parent) {
-    uv1::CreateUnitRequest req;
-    req.mutable_unit()->set_id(id);
-    req.mutable_unit()->set_name(name);
-    req.mutable_unit()->set_kind(kind);
-    req.mutable_unit()->set_parent_id(parent);
-    uv1::Unit unit;
-    grpc::ClientContext ctx;
-    const grpc::Status s = stack().units().CreateUnit(&ctx, req, &unit);
-    ASSERT_TRUE(s.ok()) << s.error_message();
-  }
 };
 
 TEST_F(BoardCliTest, BoardShowsLightsReasonsAndHtml) {

@@ -133,6 +133,19 @@ void CliTest::TearDownTestSuite() {
 
 void CliTest::SetUp() { ASSERT_TRUE(stack_ && stack_->ok()) << "the stack did not start"; }
 
+void CliTest::AddUnit(const std::string& id, const std::string& name,
+                      ::duban::units::v1::UnitKind kind, const std::string& parent) {
+  ::duban::units::v1::CreateUnitRequest req;
+  req.mutable_unit()->set_id(id);
+  req.mutable_unit()->set_name(name);
+  req.mutable_unit()->set_kind(kind);
+  req.mutable_unit()->set_parent_id(parent);
+  ::duban::units::v1::Unit unit;
+  grpc::ClientContext ctx;
+  const grpc::Status s = stack_->units().CreateUnit(&ctx, req, &unit);
+  ASSERT_TRUE(s.ok()) << s.error_message();
+}
+
 CliResult CliTest::Ctl(std::vector<std::string> args, const std::string& input) {
   std::vector<std::string> full = {
       "--units-addr",     stack_->units_addr(),     "--tasks-addr", stack_->tasks_addr(),

@@ -43,6 +43,9 @@ class CliTest : public ::testing::Test {
   nlohmann::json CtlJson(std::vector<std::string> args, const std::string& input = "");
 
   static e2e::Stack& stack() { return *stack_; }
+  // Creates a unit through the stack's UnitService (test set-up); fails the test otherwise.
+  static void AddUnit(const std::string& id, const std::string& name,
+                      ::duban::units::v1::UnitKind kind, const std::string& parent);
 
  private:
   static std::unique_ptr<e2e::Stack> stack_;

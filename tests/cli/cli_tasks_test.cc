@@ -95,19 +95,6 @@ class TasksCliTest : public CliTest {
     AddUnit("t.b.v1", "桂城村", uv1::UNIT_KIND_VILLAGE, "t.b");
   }
 
-  static void AddUnit(const std::string& id, const std::string& name, uv1::UnitKind kind,
-                      const std::string& parent) {
-    uv1::CreateUnitRequest req;
-    req.mutable_unit()->set_id(id);
-    req.mutable_unit()->set_name(name);
-    req.mutable_unit()->set_kind(kind);
-    req.mutable_unit()->set_parent_id(parent);
-    uv1::Unit unit;
-    grpc::ClientContext ctx;
-    const grpc::Status s = stack().units().CreateUnit(&ctx, req, &unit);
-    ASSERT_TRUE(s.ok()) << s.error_message();
-  }
-
   // A new plan owned by t.city; returns its id.
   std::string NewPlan(const std::string& id) {
     const auto j =
