@@ -174,11 +174,11 @@ TEST_F(BoardHtmlChromiumTest, RenderedDomHasTheMatrix) {
   const Cell red = cells[{"h.b", t1_id}];
   EXPECT_EQ(red.reason, red.title);
   EXPECT_NE(red.title.find("reported 5%"), std::string::npos) << red.title;
-  const Cell done = cells[{"h.b", t3_id}];
-  EXPECT_EQ(done.title, "done");
-  EXPECT_TRUE(done.body.find("width: 100%") != std::string::npos ||
-              done.body.find("width:100%") != std::string::npos)
-      << done.body;
+  const Cell done_cell = cells[{"h.b", t3_id}];
+  EXPECT_EQ(done_cell.title, "done");
+  EXPECT_TRUE(done_cell.body.find("width: 100%") != std::string::npos ||
+              done_cell.body.find("width:100%") != std::string::npos)
+      << done_cell.body;
 
   // The hostile names are text: serialised escaped, and no element was created from them.
   EXPECT_NE(dom.find("&lt;script&gt;alert(1)&lt;/script&gt; &amp; 村"), std::string::npos) << dom;
