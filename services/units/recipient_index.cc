@@ -38,19 +38,20 @@ void RecipientIndex::MoveSubtreeLocked(const std::string& old_path, const std::s
   }
 }
 
-void RecipientIndex::Apply(const std::vector<Change>& changes) {
-  if (changes.empty()) return;
+void RecipientIndex::Apply(Changes&& changes) {
+  if (changes.log.empty()) return;
   absl::MutexLock lock(&mu_);
-  for (const Change& c : changes) {
+  paths_.reserve(paths_.size() + changes.log.size());
+  for (Change& c : changes.log) {
     switch (c.kind) {
       case Change::Kind::kUnitAdded:
-        paths_.insert_or_assign(c.unit_id, c.path);
+        paths_.insert_or_assign(std::move(c.unit_id_or_old_path), std::move(c.path));
         break;
       case Change::Kind::kSubtreeMoved:
-        MoveSubtreeLocked(c.path, c.new_path);
+        MoveSubtreeLocked(c.unit_id_or_old_path, c.path);
         break;
       case Change::Kind::kContactPut:
-        PutContactLocked(c.contact);
+        PutContactLocked(std::move(changes.contacts[c.contact]));
         break;
     }
   }

@@ -21,19 +21,37 @@ namespace duban::units {
 
 class RecipientIndex {
  public:
-  // What a committed write transaction changed, in the order it happened.
+  // What a committed write transaction changed, in the order it happened. Kept small: an
+  // import records one per unit, and 300,000 of them must not cost the import its rate.
   struct Change {
     enum class Kind { kUnitAdded, kSubtreeMoved, kContactPut };
     Kind kind;
-    std::string unit_id;   // kUnitAdded: the unit
-    std::string path;      // kUnitAdded: its path; kSubtreeMoved: the old path of the root
-    std::string new_path;  // kSubtreeMoved: the new path of the root
-    Contact contact;       // kContactPut: the contact as stored
+    std::string unit_id_or_old_path;  // kUnitAdded: the unit; kSubtreeMoved: the old root path
+    std::string path;                 // kUnitAdded: its path; kSubtreeMoved: the new root path
+    size_t contact = 0;               // kContactPut: index into Changes::contacts
+  };
+  struct Changes {
+    std::vector<Change> log;
+    std::vector<Contact> contacts;
+    void UnitAdded(const std::string& id, const std::string& path) {
+      log.push_back({Change::Kind::kUnitAdded, id, path});
+    }
+    void SubtreeMoved(const std::string& old_path, const std::string& new_path) {
+      log.push_back({Change::Kind::kSubtreeMoved, old_path, new_path});
+    }
+    void ContactPut(const Contact& c) {
+      contacts.push_back(c);
+      log.push_back({Change::Kind::kContactPut, "", "", contacts.size() - 1});
+    }
+    void clear() {
+      log.clear();
+      contacts.clear();
+    }
   };
 
   void AddUnit(std::string id, std::string path);
   void PutContact(Contact contact);  // insert or replace (by id)
-  void Apply(const std::vector<Change>& changes);
+  void Apply(Changes&& changes);
 
   // The paths of those of `ids` that exist (id → path).
   absl::flat_hash_map<std::string, std::string> Paths(const std::vector<std::string>& ids) const;

@@ -146,8 +146,7 @@ using sqlite::CollectOne;
 // record what they change in `changes`, which the store applies to the index after commit.
 class SqliteUnitTx : public UnitWriter {
  public:
-  SqliteUnitTx(Connection& c, const RecipientIndex* index,
-               std::vector<RecipientIndex::Change>* changes)
+  SqliteUnitTx(Connection& c, const RecipientIndex* index, RecipientIndex::Changes* changes)
       : c_(c), index_(index), changes_(changes) {}
 
   absl::StatusOr<std::optional<Unit>> FindUnit(const std::string& id) override {
@@ -325,7 +324,7 @@ class SqliteUnitTx : public UnitWriter {
         .BindTextOrNull(13, u.request_id);
     if (auto st = s->Run(); !st.ok()) return st;
     if (auto st = InsertTags(u.id, u.tags); !st.ok()) return st;
-    Record({.kind = RecipientIndex::Change::Kind::kUnitAdded, .unit_id = u.id, .path = u.path});
+    if (changes_ != nullptr) changes_->UnitAdded(u.id, u.path);
     return absl::OkStatus();
   }
 
@@ -368,9 +367,7 @@ class SqliteUnitTx : public UnitWriter {
     if (!p.ok()) return p.status();
     p->Bind(1, id).BindTextOrNull(2, new_parent_id).Bind(3, revision).Bind(4, now_us);
     if (auto st = p->Run(); !st.ok()) return st;
-    Record({.kind = RecipientIndex::Change::Kind::kSubtreeMoved,
-            .path = old_path,
-            .new_path = new_path});
+    if (changes_ != nullptr) changes_->SubtreeMoved(old_path, new_path);
     return absl::OkStatus();
   }
 
@@ -392,7 +389,7 @@ class SqliteUnitTx : public UnitWriter {
     BindContact(*s, c);
     s->BindTextOrNull(14, c.request_id);
     if (auto st = s->Run(); !st.ok()) return st;
-    Record({.kind = RecipientIndex::Change::Kind::kContactPut, .contact = c});
+    if (changes_ != nullptr) changes_->ContactPut(c);
     return absl::OkStatus();
   }
 
@@ -404,15 +401,11 @@ class SqliteUnitTx : public UnitWriter {
     if (!s.ok()) return s.status();
     BindContact(*s, c);
     if (auto st = s->Run(); !st.ok()) return st;
-    Record({.kind = RecipientIndex::Change::Kind::kContactPut, .contact = c});
+    if (changes_ != nullptr) changes_->ContactPut(c);
     return absl::OkStatus();
   }
 
  private:
-  void Record(RecipientIndex::Change change) {
-    if (changes_ != nullptr) changes_->push_back(std::move(change));
-  }
-
   static void BindContact(Stmt& s, const Contact& c) {
     s.Bind(1, c.id)
         .Bind(2, c.unit_id)
@@ -442,7 +435,7 @@ class SqliteUnitTx : public UnitWriter {
 
   Connection& c_;
   const RecipientIndex* index_;
-  std::vector<RecipientIndex::Change>* changes_;
+  RecipientIndex::Changes* changes_;
 };
 
 }  // namespace
@@ -489,13 +482,13 @@ absl::Status SqliteUnitStore::Write(const std::function<absl::Status(UnitWriter&
   // One write at a time from here to the index update, so that changes reach the index in
   // commit order (a unit added under a subtree that a later transaction moves must move too).
   absl::MutexLock lock(&write_mu_);
-  std::vector<RecipientIndex::Change> changes;
+  RecipientIndex::Changes changes;
   absl::Status status = db_->Write([&](Connection& c) {
     changes.clear();  // a retried transaction starts over
     SqliteUnitTx tx(c, nullptr, &changes);
     return fn(tx);
   });
-  if (status.ok()) index_.Apply(changes);
+  if (status.ok()) index_.Apply(std::move(changes));
   return status;
 }
 
