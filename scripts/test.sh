@@ -15,7 +15,12 @@ sanitize=${DUBAN_SANITIZE:-ON}
 if [ "$sanitize" = ON ]; then build=build-asan; else build=build-test; fi
 jobs=${DUBAN_JOBS:-$(nproc)}
 
+# -O1 -g1 rather than RelWithDebInfo's -O2 -g: ASan's recommended level, line tables are all a
+# symbolized stack trace needs, and a clean build takes half the time on 2 cores (one service
+# translation unit: 60 s at -O2 -g, 29 s at -O1 -g1), which keeps CI well inside its hour.
+opt="-O1 -g1 -DNDEBUG"
 cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+  -DCMAKE_CXX_FLAGS_RELWITHDEBINFO="$opt" -DCMAKE_C_FLAGS_RELWITHDEBINFO="$opt" \
   -DDUBAN_SANITIZE="$sanitize" -DDUBAN_BUILD_BENCH=ON >/dev/null
 ninja -C "$build" -j "$jobs"
 
