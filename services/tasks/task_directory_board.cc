@@ -2,6 +2,7 @@
 // Boards aggregate in one pass over a covering index of the plan's assignments; lights are
 // evaluated per open assignment at one instant, so every number on a page agrees.
 #include <algorithm>
+#include <future>
 #include <map>
 
 #include <absl/container/flat_hash_map.h>
@@ -180,44 +181,48 @@ absl::StatusOr<BoardPage> TaskDirectory::GetBoard(const BoardQuery& q) {
     after = pos;
   }
 
-  // The root's subtree, and for CHILD_OF_ROOT which child of the root each unit is under.
-  // `cell` caches the group's counters once a row has reached it, so that a row costs one hash
-  // lookup (the unit) rather than two (the unit, then its group).
-  struct UnitGroup {
-    std::string key;
-    Tally* cell = nullptr;
-  };
-  absl::flat_hash_map<std::string, UnitGroup> unit_group;  // unit -> group key (or itself)
+  // The root's subtree, and for CHILD_OF_ROOT which child of the root each unit is under. It
+  // comes from duban-units (about a third of a district board's time for a city of 10,000
+  // units) while this thread scans the plan's rows: rows are tallied per unit, and the unit
+  // tallies folded into groups once both are done. Under the default launch policy the fetch
+  // runs on a new thread, or at get() if no thread can be started.
+  const bool rooted = !q.root_unit_id.empty();
+  absl::flat_hash_map<std::string, std::string> unit_group;  // unit -> group key (or itself)
   absl::flat_hash_map<std::string, std::string> unit_names;
-  if (!q.root_unit_id.empty()) {
-    absl::Status s = units_.ListSubtree(q.root_unit_id, {}, "", [&](std::vector<UnitInfo>& page) {
-      for (auto& u : page) {
-        std::string group;
-        if (u.id == q.root_unit_id) {
-          group = u.id;
-        } else if (u.parent_id == q.root_unit_id) {
-          group = u.id;
-        } else {
-          auto it = unit_group.find(u.parent_id);
-          group = it == unit_group.end() ? u.id : it->second.key;
+  std::future<absl::Status> subtree;
+  if (rooted) {
+    subtree = std::async([&]() -> absl::Status {
+      return units_.ListSubtree(q.root_unit_id, {}, "", [&](std::vector<UnitInfo>& page) {
+        for (auto& u : page) {
+          std::string group;
+          if (u.id == q.root_unit_id || u.parent_id == q.root_unit_id) {
+            group = u.id;
+          } else {
+            auto it = unit_group.find(u.parent_id);
+            group = it == unit_group.end() ? u.id : it->second;
+          }
+          if (q.group_by == BoardGrouping::kChildOfRoot &&
+              (u.id == q.root_unit_id || u.parent_id == q.root_unit_id)) {
+            unit_names.emplace(u.id, u.name);
+          }
+          unit_group.emplace(std::move(u.id), std::move(group));
         }
-        if (q.group_by == BoardGrouping::kChildOfRoot &&
-            (u.id == q.root_unit_id || u.parent_id == q.root_unit_id)) {
-          unit_names.emplace(u.id, u.name);
-        }
-        unit_group.emplace(std::move(u.id), UnitGroup{std::move(group), nullptr});
-      }
-      return absl::OkStatus();
+        return absl::OkStatus();
+      });
     });
-    if (s.code() == absl::StatusCode::kNotFound) {
-      return NotFound("root_unit_id", "unit", q.root_unit_id);
-    }
-    if (!s.ok()) return s;
   }
 
-  // Node-based: UnitGroup::cell and `last_cell` point into it while it grows.
+  // Node-based: `last_cell` points into it while it grows.
   absl::node_hash_map<std::string, Tally> cells;
   Tally totals;
+  // With a root: per unit, its rows' tallies by row key (one entry unless the grouping's key
+  // varies between a unit's rows, as top-level tasks do).
+  struct UnitCell {
+    std::string key;
+    Tally tally;
+  };
+  absl::flat_hash_map<std::string, std::vector<UnitCell>> per_unit;
+  absl::flat_hash_set<std::string> top_keys;
   absl::flat_hash_map<std::string, std::vector<PlannedPoint>> points_cache;
   std::vector<Task> top_tasks;
   absl::Status status = store_.Read([&](TaskReader& tx) -> absl::Status {
@@ -251,39 +256,44 @@ absl::StatusOr<BoardPage> TaskDirectory::GetBoard(const BoardQuery& q) {
     absl::Status scanned = tx.ScanBoard(q.plan_id, task_path, [&](const BoardRow& row) {
       if (q.role != AssignmentRole::kUnspecified && row.role != q.role) return;
       absl::string_view key;
-      Tally* cell = nullptr;
-      if (!q.root_unit_id.empty()) {
-        auto it = unit_group.find(row.unit_id);
-        if (it == unit_group.end()) return;  // outside the subtree
-        if (q.group_by == BoardGrouping::kChildOfRoot) {
-          if (it->second.cell == nullptr) it->second.cell = &cells[it->second.key];
-          cell = it->second.cell;
+      switch (q.group_by) {
+        case BoardGrouping::kUnit:
+          key = row.unit_id;
+          break;
+        case BoardGrouping::kUnitKind: {
+          int k = static_cast<int>(row.unit_kind);
+          key = kKindKeys[k >= 0 && k <= kMaxUnitKind ? k : 0];
+          break;
         }
+        case BoardGrouping::kUnitTag:
+          key = row.unit_tags;  // split into tags below
+          break;
+        case BoardGrouping::kTopLevelTask: {
+          absl::string_view p = row.task_path;
+          if (p.size() > 1) {
+            size_t end = p.find('/', 1);
+            key = p.substr(1, end == absl::string_view::npos ? absl::string_view::npos : end - 1);
+          }
+          break;
+        }
+        default:  // CHILD_OF_ROOT: the unit's group, known once the subtree is in
+          break;
       }
-      if (cell == nullptr) {
-        switch (q.group_by) {
-          case BoardGrouping::kUnit:
-            key = row.unit_id;
-            break;
-          case BoardGrouping::kUnitKind: {
-            int k = static_cast<int>(row.unit_kind);
-            key = kKindKeys[k >= 0 && k <= kMaxUnitKind ? k : 0];
-            break;
-          }
-          case BoardGrouping::kUnitTag:
-            key = row.unit_tags;  // split into tags below
-            break;
-          case BoardGrouping::kTopLevelTask: {
-            absl::string_view p = row.task_path;
-            if (p.size() > 1) {
-              size_t end = p.find('/', 1);
-              key = p.substr(1, end == absl::string_view::npos ? absl::string_view::npos : end - 1);
-            }
-            break;
-          }
-          default:
-            break;
+      Tally* cell = nullptr;
+      if (rooted) {
+        auto it = per_unit.find(row.unit_id);
+        if (it == per_unit.end()) {
+          it = per_unit.emplace(std::string(row.unit_id), std::vector<UnitCell>()).first;
         }
+        for (UnitCell& c : it->second) {
+          if (c.key == key) cell = &c.tally;
+        }
+        if (cell == nullptr) {
+          it->second.push_back(UnitCell{std::string(key), Tally()});
+          cell = &it->second.back().tally;
+          if (q.group_by == BoardGrouping::kTopLevelTask) top_keys.emplace(key);
+        }
+      } else {
         if (last_cell == nullptr || key != last_key) {
           last_cell = &cells[key];
           last_key.assign(key.data(), key.size());
@@ -335,7 +345,9 @@ absl::StatusOr<BoardPage> TaskDirectory::GetBoard(const BoardQuery& q) {
         }
         light = static_cast<int>(light_memo.color);
       }
-      for (Tally* t : {&totals, cell}) {
+      // Without a root every row counts in the totals; with one, only the subtree's (below).
+      for (Tally* t : {rooted ? nullptr : &totals, cell}) {
+        if (t == nullptr) continue;
         t->total += 1;
         t->states.by_state[state] += 1;
         t->overdue += overdue;
@@ -346,16 +358,33 @@ absl::StatusOr<BoardPage> TaskDirectory::GetBoard(const BoardQuery& q) {
       }
     });
     if (!scanned.ok()) return scanned;
-    if (q.group_by == BoardGrouping::kTopLevelTask && !cells.empty()) {
-      std::vector<std::string> ids;
+    if (q.group_by == BoardGrouping::kTopLevelTask) {
+      std::vector<std::string> ids(top_keys.begin(), top_keys.end());
       for (const auto& [k, t] : cells) ids.push_back(k);
+      if (ids.empty()) return absl::OkStatus();
       auto tasks = tx.FindTasks(ids);
       if (!tasks.ok()) return tasks.status();
       top_tasks = std::move(*tasks);
     }
     return absl::OkStatus();
   });
+  if (rooted) {
+    // The subtree's error first, as when it was fetched before the scan.
+    absl::Status fetched = subtree.get();
+    if (fetched.code() == absl::StatusCode::kNotFound) {
+      return NotFound("root_unit_id", "unit", q.root_unit_id);
+    }
+    if (!fetched.ok()) return fetched;
+  }
   if (!status.ok()) return status;
+  for (const auto& [unit, unit_cells] : per_unit) {
+    auto group = unit_group.find(unit);
+    if (group == unit_group.end()) continue;  // outside the subtree
+    for (const UnitCell& c : unit_cells) {
+      cells[q.group_by == BoardGrouping::kChildOfRoot ? group->second : c.key].Add(c.tally);
+      totals.Add(c.tally);
+    }
+  }
 
   // Cells to groups (a unit with several tags counts in each of its tags' groups).
   std::vector<BoardGroup> groups;

@@ -173,6 +173,33 @@ TEST_F(BoardTest, OtherGroupingsAndFilters) {
   EXPECT_EQ(g["k1"].label, k1_.title);
   EXPECT_EQ(g["k2"].total, 1);
 
+  // With a root, rows are tallied per unit while the subtree is fetched, then folded: every
+  // grouping keeps its keys and counts only the subtree's rows.
+  q.root_unit_id = "gd.zq.dz";
+  g.clear();
+  for (const auto& x : AllGroups(q)) g[x.key] = x;
+  EXPECT_EQ(g.size(), 2u);
+  EXPECT_EQ(g["k1"].total, 4);  // b1..b4, not edu or fin
+  EXPECT_EQ(g["k1"].label, k1_.title);
+  EXPECT_EQ(g["k2"].total, 1);
+  EXPECT_EQ(g["k2"].states[S::kDone], 1);
+  EXPECT_EQ(directory_->GetBoard(q)->totals.total, 5);
+  q.group_by = BoardGrouping::kUnitKind;
+  g.clear();
+  for (const auto& x : AllGroups(q)) g[x.key] = x;
+  EXPECT_EQ(g.size(), 2u);
+  EXPECT_EQ(g["UNIT_KIND_PARTY_BRANCH"].total, 4);
+  EXPECT_EQ(g["UNIT_KIND_PARTY_BRANCH"].states[S::kCanceled], 1);
+  EXPECT_EQ(g["UNIT_KIND_DISTRICT"].total, 1);
+  q.root_unit_id = "gd.zq";
+  q.group_by = BoardGrouping::kUnitTag;
+  g.clear();
+  for (const auto& x : AllGroups(q)) g[x.key] = x;
+  EXPECT_EQ(g["五区"].total, 5);
+  EXPECT_EQ(g["市直单位"].total, 2);
+  EXPECT_EQ(directory_->GetBoard(q)->totals.total, 7);
+  q.root_unit_id = "";
+
   q.group_by = BoardGrouping::kUnit;
   q.task_id = "k1";
   q.role = AssignmentRole::kLead;
