@@ -9,10 +9,13 @@
 // Each run flushes the bench queue's keys first (queue "bench"). Never point it at a shared Redis.
 #include <httplib.h>
 
+#include <sys/resource.h>
+
 #include <algorithm>
 #include <atomic>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <mutex>
 #include <string>
 #include <thread>
@@ -76,9 +79,39 @@ void FlushQueue(const std::string& url) {
   dq::RedisConnection c(*ep, dq::RedisConnectionOptions());
   auto keys = c.Command({"KEYS", "duban:{bench}:*"});
   if (!keys.ok()) Die(keys.status());
+  // 1,000 keys per UNLINK: a run leaves one sent marker per job, and one call per key would
+  // take longer than the run itself.
+  std::vector<std::string> argv{"UNLINK"};
   for (size_t i = 0; i < (*keys)->elements; ++i) {
-    (void)c.Command({"UNLINK", std::string((*keys)->element[i]->str, (*keys)->element[i]->len)});
+    argv.emplace_back((*keys)->element[i]->str, (*keys)->element[i]->len);
+    if (argv.size() == 1001 || i + 1 == (*keys)->elements) {
+      if (auto r = c.Command(argv); !r.ok()) Die(r.status());
+      argv.resize(1);
+    }
   }
+}
+
+// Redis's CPU time (user + system) in seconds, from INFO cpu.
+double RedisCpuSeconds(const std::string& url) {
+  auto ep = dq::RedisEndpoint::Parse(url);
+  dq::RedisConnection c(*ep, dq::RedisConnectionOptions());
+  auto r = c.Command({"INFO", "cpu"});
+  if (!r.ok()) Die(r.status());
+  std::string info((*r)->str, (*r)->len);
+  double total = 0;
+  for (const char* field : {"used_cpu_sys:", "used_cpu_user:"}) {
+    size_t p = info.find(field);
+    if (p != std::string::npos) total += std::atof(info.c_str() + p + std::strlen(field));
+  }
+  return total;
+}
+
+// This process's CPU time (user + system) in seconds.
+double OwnCpuSeconds() {
+  rusage u{};
+  getrusage(RUSAGE_SELF, &u);
+  return static_cast<double>(u.ru_utime.tv_sec + u.ru_stime.tv_sec) +
+         static_cast<double>(u.ru_utime.tv_usec + u.ru_stime.tv_usec) / 1e6;
 }
 
 int64_t UsedMemory(const std::string& url) {
@@ -165,6 +198,7 @@ int main(int argc, char** argv) {
     LatenessChannelFactory channels;
     dw::WorkerMetrics metrics;
     dw::DeliveryWorker w(Options(url), &source, &channels, &sink, &metrics);
+    double redis_cpu0 = RedisCpuSeconds(url), own_cpu0 = OwnCpuSeconds();
     absl::Time t0 = absl::Now();
     if (auto s = w.Start(); !s.ok()) Die(s);
     WaitDrained(*q, n, [&] {
@@ -172,11 +206,15 @@ int main(int argc, char** argv) {
       return static_cast<int64_t>(channels.lateness_us.size());
     });
     double secs = absl::ToDoubleSeconds(absl::Now() - t0);
+    // CPU per reminder does not depend on what else the machine runs, unlike the rate.
+    double redis_us = (RedisCpuSeconds(url) - redis_cpu0) * 1e6 / n;
+    double own_us = (OwnCpuSeconds() - own_cpu0) * 1e6 / n;
     w.Stop();
     std::printf(
         "throughput: %d reminders promoted+delivered+acked in %.2f s = %.0f/s "
-        "(scheduling %.0f/s; consumers %d)\n",
-        n, secs, n / secs, sched, Options(url).consumers);
+        "(scheduling %.0f/s; consumers %d, batch %d); CPU per reminder: redis %.1f us, "
+        "worker %.1f us\n",
+        n, secs, n / secs, sched, Options(url).consumers, Options(url).batch, redis_us, own_us);
   } else if (mode == "lateness") {
     double span = argc > 5 ? std::atof(argv[5]) : 10.0;
     absl::Time start = absl::FromUnixMillis(*q->ServerTimeMs()) + absl::Seconds(3);

@@ -438,5 +438,72 @@ TEST_F(QueueTest, SettleMixedBatchInOneCall) {
   EXPECT_EQ(s->dead, 1);
 }
 
+// Settle removes the jobs finished by sends in one DEL and one ZREM at the end of the call;
+// a later item of the same call must still see them as gone, as if removed one by one.
+TEST_F(QueueTest, SettleSeesJobsFinishedEarlierInTheSameCall) {
+  auto q = NewQueue();
+  auto reader = NewReader("c1");
+  Delivery a = DeliverOne(*q, *reader, "a");
+  Delivery b = DeliverOne(*q, *reader, "b");
+  Delivery c = DeliverOne(*q, *reader, "c");
+  auto r = q->Settle({Outcome::Sent(a), Outcome::Dead(a, "permanent", "late duplicate"),
+                      Outcome::Suppressed(b), Outcome::Retry(b, absl::Seconds(60), "e", 5),
+                      Outcome::Sent(c), Outcome::Skip(c)});
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ((*r)[0].result, SettleResult::kDone);
+  EXPECT_EQ((*r)[1].result, SettleResult::kIgnored);
+  EXPECT_EQ((*r)[2].result, SettleResult::kDone);
+  EXPECT_EQ((*r)[3].result, SettleResult::kIgnored);
+  EXPECT_EQ((*r)[4].result, SettleResult::kDone);
+  EXPECT_EQ((*r)[5].result, SettleResult::kIgnored);
+  for (const char* id : {"a", "b", "c"}) EXPECT_FALSE(q->GetJob(id)->has_value()) << id;
+  auto s = q->Stats();
+  EXPECT_EQ(s->due, 0);
+  EXPECT_EQ(s->dead, 0);
+  EXPECT_EQ(s->ready, 0);
+  EXPECT_EQ(ClaimOne(*q, "c2", a).status, ClaimStatus::kAlreadySent);
+  EXPECT_EQ(ClaimOne(*q, "c2", c).status, ClaimStatus::kAlreadySent);
+  EXPECT_EQ(ClaimOne(*q, "c2", b).status, ClaimStatus::kCanceled);
+}
+
+// A suppression before a send of the same (job, version) in one call keeps the sent marker.
+TEST_F(QueueTest, SuppressedThenSentInOneCallKeepsTheSentMarker) {
+  auto q = NewQueue();
+  auto reader = NewReader("c1");
+  Delivery d = DeliverOne(*q, *reader, "rem-1");
+  ASSERT_EQ(ClaimOne(*q, "c1", d).status, ClaimStatus::kClaimed);
+  auto r = q->Settle({Outcome::Suppressed(d), Outcome::Sent(d)});
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(server_->Str({"GET", q->keys().idempotency("rem-1", 1)}), "s");
+  EXPECT_EQ(*q->Schedule(Job("rem-1", 1, Now(*q))), ScheduleResult::kAlreadySent);
+}
+
+// The promoter takes the due time from the job's hash; a retried job is promoted with its new
+// due time, and a job stored before the hash had one falls back to its score.
+TEST_F(QueueTest, PromotedEntriesCarryTheDueTimeOfTheirPlaceInTheDueSet) {
+  auto q = NewQueue();
+  auto reader = NewReader("c1");
+  Delivery d = DeliverOne(*q, *reader, "rem-1");
+  ASSERT_EQ(ClaimOne(*q, "c1", d).status, ClaimStatus::kClaimed);
+  SettleReport rep = SettleOne(*q, Outcome::Retry(d, absl::Milliseconds(1), "e", 5));
+  ASSERT_EQ(rep.result, SettleResult::kRetryScheduled);
+  absl::SleepFor(absl::Milliseconds(5));
+  ASSERT_EQ(q->PromoteDue()->promoted, 1);
+  auto again = reader->Read(10, absl::ZeroDuration());
+  ASSERT_TRUE(again.ok() && again->size() == 1);
+  EXPECT_EQ(again->front().due_ms, rep.retry_due_ms);
+  EXPECT_NE(again->front().due_ms, d.due_ms);
+
+  int64_t legacy_due = Now(*q) - 1234;
+  server_->Cmd({"HSET", q->keys().job("old"), "v", "3"});
+  server_->Cmd({"ZADD", q->keys().due(), std::to_string(legacy_due), "old"});
+  ASSERT_EQ(q->PromoteDue()->promoted, 1);
+  auto old = reader->Read(10, absl::ZeroDuration());
+  ASSERT_TRUE(old.ok() && old->size() == 1);
+  EXPECT_EQ(old->front().job_id, "old");
+  EXPECT_EQ(old->front().version, 3);
+  EXPECT_EQ(old->front().due_ms, legacy_due);
+}
+
 }  // namespace
 }  // namespace duban::queue

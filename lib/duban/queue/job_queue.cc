@@ -352,14 +352,14 @@ absl::StatusOr<std::vector<SendClaim>> JobQueue::ClaimForSend(
     // KEYS names the due set only to route the call to the queue's slot (Redis Cluster).
     auto reply = Run(ClaimScript(), {keys_.due()}, args);
     if (!reply.ok()) return reply.status();
-    if (auto s = ExpectArray(reply->get(), n); !s.ok()) return s;
+    if (auto s = ExpectArray(reply->get(), 5 * n); !s.ok()) return s;
     for (size_t i = 0; i < n; ++i) {
-      const redisReply* e = (*reply)->element[i];
-      auto code = ElementInt(e, 0);
-      auto attempt = ElementInt(e, 1);
-      auto ref = ElementString(e, 2);
-      auto deadline = ElementInt(e, 3);
-      auto redeliveries = ElementInt(e, 4);
+      const redisReply* e = reply->get();
+      auto code = ElementInt(e, 5 * i);
+      auto attempt = ElementInt(e, 5 * i + 1);
+      auto ref = ElementString(e, 5 * i + 2);
+      auto deadline = ElementInt(e, 5 * i + 3);
+      auto redeliveries = ElementInt(e, 5 * i + 4);
       for (const absl::Status& s : {code.status(), attempt.status(), ref.status(),
                                     deadline.status(), redeliveries.status()}) {
         if (!s.ok()) return s;
@@ -484,17 +484,13 @@ absl::StatusOr<std::vector<SettleReport>> JobQueue::Settle(absl::Span<const Outc
 
 absl::StatusOr<std::vector<SettleReport>> JobQueue::SettleChunk(
     absl::Span<const Outcome> outcomes) {
-  std::vector<std::string> args{keys_.prefix(),
-                                std::string(kConsumerGroup),
-                                Ms(options_.sent_ttl),
-                                absl::StrCat(options_.dead_cap),
-                                keys_.wake_channel(),
-                                Ms(options_.wake_horizon),
-                                absl::StrCat(outcomes.size())};
-  args.reserve(args.size() + outcomes.size() * 7);
+  std::vector<std::string> args{keys_.prefix(),        std::string(kConsumerGroup),
+                                Ms(options_.sent_ttl), absl::StrCat(options_.dead_cap),
+                                keys_.wake_channel(),  Ms(options_.wake_horizon),
+                                Ms(options_.lease),    absl::StrCat(outcomes.size())};
+  args.reserve(args.size() + outcomes.size() * 4);
   for (const Outcome& o : outcomes) {
     const char* kind = "k";
-    std::string x1, x2, x3;
     switch (o.kind) {
       case Outcome::Kind::kSent:
         kind = "s";
@@ -504,36 +500,37 @@ absl::StatusOr<std::vector<SettleReport>> JobQueue::SettleChunk(
         break;
       case Outcome::Kind::kSkip:
         kind = "k";
-        x1 = Ms(options_.lease);
         break;
       case Outcome::Kind::kRetry:
         kind = "r";
-        x1 = Ms(o.retry_delay);
-        x2 = o.error;
-        x3 = absl::StrCat(std::max(0, o.max_attempts));
         break;
       case Outcome::Kind::kDead:
         kind = "x";
-        x1 = o.reason;
-        x2 = o.error;
         break;
     }
-    args.push_back(kind);
+    args.emplace_back(kind);
     args.push_back(o.entry_id);
     args.push_back(o.job_id);
     args.push_back(absl::StrCat(o.version));
-    args.push_back(std::move(x1));
-    args.push_back(std::move(x2));
-    args.push_back(std::move(x3));
+    // Only retries and dead letters carry extra fields (see SettleScript).
+    if (o.kind == Outcome::Kind::kRetry) {
+      args.push_back(Ms(o.retry_delay));
+      args.push_back(o.error);
+      args.push_back(absl::StrCat(std::max(0, o.max_attempts)));
+    } else if (o.kind == Outcome::Kind::kDead) {
+      args.push_back(o.reason);
+      args.push_back(o.error);
+    }
   }
   auto reply = Run(SettleScript(), {keys_.due(), keys_.ready(), keys_.dead()}, args);
   if (!reply.ok()) return reply.status();
-  if (auto s = ExpectArray(reply->get(), outcomes.size()); !s.ok()) return s;
+  if (auto s = ExpectArray(reply->get(), 2 * outcomes.size()); !s.ok()) return s;
   std::vector<SettleReport> out;
+  out.reserve(outcomes.size());
   for (size_t i = 0; i < outcomes.size(); ++i) {
-    const redisReply* e = (*reply)->element[i];
-    auto code = ElementInt(e, 0);
-    auto detail = ElementString(e, 1);
+    const redisReply* e = reply->get();
+    auto code = ElementInt(e, 2 * i);
+    auto detail = ElementString(e, 2 * i + 1);
     if (!code.ok()) return code.status();
     if (!detail.ok()) return detail.status();
     SettleReport rep;

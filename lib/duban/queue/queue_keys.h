@@ -3,8 +3,11 @@
 // Redis Cluster slot and every script touches a single slot.
 //
 //   duban:{q}:d            ZSET  due set: member = job id, score = due time (Unix ms)
-//   duban:{q}:j:<job>      HASH  the job, ids only (listpack-encoded, 1-5 short fields):
-//                                 v = version, r = reference (e.g. reminder id; absent when the
+//   duban:{q}:j:<job>      HASH  the job, ids only (listpack-encoded, 2-6 short fields):
+//                                 v = version, d = due time (Unix ms) of its place in the due
+//                                 set (the promoter copies it into the ready entry, so it need
+//                                 not read scores; absent in jobs stored before it existed),
+//                                 r = reference (e.g. reminder id; absent when the
 //                                 job id is the reference), l = end of useful life (Unix ms;
 //                                 absent = none), a = failed attempts (absent = 0),
 //                                 c = crash redeliveries (absent = 0)

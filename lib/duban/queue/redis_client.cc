@@ -97,12 +97,18 @@ absl::Status RedisConnection::FailIo(absl::string_view what) {
 }
 
 absl::StatusOr<RedisReplyPtr> RedisConnection::Command(const std::vector<std::string>& argv) {
+  std::vector<absl::string_view> views(argv.begin(), argv.end());
+  return CommandViews(views);
+}
+
+absl::StatusOr<RedisReplyPtr> RedisConnection::CommandViews(
+    absl::Span<const absl::string_view> argv) {
   if (auto s = EnsureConnected(); !s.ok()) return s;
   std::vector<const char*> args;
   std::vector<size_t> lens;
   args.reserve(argv.size());
   lens.reserve(argv.size());
-  for (const auto& a : argv) {
+  for (absl::string_view a : argv) {
     args.push_back(a.data());
     lens.push_back(a.size());
   }

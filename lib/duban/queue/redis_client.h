@@ -14,6 +14,7 @@
 #include <absl/status/statusor.h>
 #include <absl/strings/string_view.h>
 #include <absl/time/time.h>
+#include <absl/types/span.h>
 
 namespace duban::queue {
 
@@ -63,6 +64,9 @@ class RedisConnection {
   // Sends one command (binary-safe arguments) and returns its reply. Error replies become a
   // status (see StatusFromRedisError); I/O errors become UNAVAILABLE and drop the connection.
   absl::StatusOr<RedisReplyPtr> Command(const std::vector<std::string>& argv);
+  // The same without copying: the views must stay valid for the call. (A name of its own: a
+  // braced list would match both signatures.)
+  absl::StatusOr<RedisReplyPtr> CommandViews(absl::Span<const absl::string_view> argv);
 
   // Changes the socket timeout of the current and future connections.
   absl::Status SetIoTimeout(absl::Duration timeout);
