@@ -594,7 +594,8 @@ absl::Status ReminderLedger::Replan(ReminderWriter& w, const AssignmentMirror& a
   };
 
   for (const PlannedReminder& p : plan->reminders) {
-    planned_slots.insert(p.slot);
+    // Only needed to cancel current rows the plan dropped: a new assignment has none.
+    if (!current.empty()) planned_slots.insert(p.slot);
     auto it = current.find(p.slot);
     ReminderRow* existing = it == current.end() ? nullptr : it->second;
     // A row the planner itself suppressed (send window, same slot) was never sent nor listed
@@ -859,10 +860,12 @@ absl::StatusOr<ReminderPage> ReminderLedger::ListReminders(const ListRemindersQu
   if (!cursor.ok()) return cursor.status();
 
   ReminderPage page;
+  std::optional<TimeIdCursor> scanned_to;
   auto st = store_.Read([&](ReminderReader& r) -> absl::Status {
-    auto rows = r.ListReminders(f, *cursor, *size + 1);
-    if (!rows.ok()) return rows.status();
-    page.reminders = std::move(*rows);
+    auto listing = r.ListReminders(f, *cursor, *size + 1, options_.list_scan_rows);
+    if (!listing.ok()) return listing.status();
+    page.reminders = std::move(listing->rows);
+    scanned_to = std::move(listing->scanned_to);
     return absl::OkStatus();
   });
   if (!st.ok()) return st;
@@ -870,6 +873,9 @@ absl::StatusOr<ReminderPage> ReminderLedger::ListReminders(const ListRemindersQu
     page.reminders.resize(*size);
     const auto& last = page.reminders.back();
     page.next_page_token = EncodePageToken(fp, CursorText({last.planned_us, last.id}));
+  } else if (scanned_to) {
+    // A short page (AIP-158): the walk stopped at its row budget; the next one goes on there.
+    page.next_page_token = EncodePageToken(fp, CursorText(*scanned_to));
   }
   return page;
 }

@@ -220,6 +220,9 @@ struct LedgerOptions {
   absl::Duration resync_interval = absl::Seconds(2);
   // Where a unit's time zone is unknown (the unit service does not know the unit).
   std::string fallback_timezone = "Asia/Shanghai";
+  // ListReminders by plan or task only examines at most this many ledger rows per call (in
+  // planned-time order); a page may then be short, even empty, with a next_page_token.
+  int list_scan_rows = 10000;
 };
 
 class ReminderLedger {

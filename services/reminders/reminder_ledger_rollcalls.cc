@@ -545,10 +545,11 @@ absl::Status ReminderLedger::CancelRollCallPending(ReminderWriter& w,
   f.states = {ReminderState::kScheduled, ReminderState::kFailed};
   for (;;) {
     // Canceled rows leave the filter, so each batch starts from the beginning again.
-    auto rows = w.ListReminders(f, std::nullopt, kTickBatch);
-    if (!rows.ok()) return rows.status();
-    if (rows->empty()) return absl::OkStatus();
-    for (ReminderRow& row : *rows) {
+    // By roll-call: an index read, never cut short by the scan budget.
+    auto listing = w.ListReminders(f, std::nullopt, kTickBatch, kTickBatch);
+    if (!listing.ok()) return listing.status();
+    if (listing->rows.empty()) return absl::OkStatus();
+    for (ReminderRow& row : listing->rows) {
       row.state = ReminderState::kCanceled;
       row.detail = detail;
       row.next_attempt_us.reset();

@@ -45,6 +45,14 @@ struct TimeIdCursor {
   std::string id;
 };
 
+// A page of ListReminders.
+struct ReminderListing {
+  std::vector<ReminderRow> rows;
+  // Set when the store stopped after examining its row budget with fewer than `limit` matches:
+  // every row up to this position was examined, so the next page starts after it.
+  std::optional<TimeIdCursor> scanned_to;
+};
+
 // A pending row as Reconcile sees it.
 struct PendingRef {
   std::string id;
@@ -112,9 +120,12 @@ class ReminderReader {
   virtual absl::StatusOr<std::optional<ReminderRow>> FindPendingDigest(const std::string& unit_id,
                                                                        const std::string& slot,
                                                                        int64_t planned_us) = 0;
-  // Rows matching `filter` after `after` in (planned_us, id) order, at most `limit`.
-  virtual absl::StatusOr<std::vector<ReminderRow>> ListReminders(
-      const ReminderFilter& filter, const std::optional<TimeIdCursor>& after, int limit) = 0;
+  // Rows matching `filter` after `after` in (planned_us, id) order, at most `limit`. A filter
+  // by assignment, unit or roll-call reads that index; one by plan or task only walks the
+  // whole ledger in time order and stops after `max_scanned` rows (see scanned_to).
+  virtual absl::StatusOr<ReminderListing> ListReminders(const ReminderFilter& filter,
+                                                        const std::optional<TimeIdCursor>& after,
+                                                        int limit, int max_scanned) = 0;
   // DEAD rows matching `filter` before `before` in (dead_us, id) descending order.
   virtual absl::StatusOr<std::vector<ReminderRow>> ListDead(
       const DeadFilter& filter, const std::optional<TimeIdCursor>& before, int limit) = 0;

@@ -3,18 +3,16 @@
 #include <absl/strings/str_cat.h>
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
 #include <map>
 #include <optional>
 #include <utility>
 
+#include "sqlite_static_stmt.h"
+
 namespace duban::reminders {
-namespace {
 
-using nlohmann::json;
-using sqlite::Connection;
-using sqlite::Stmt;
-
-const std::vector<sqlite::Migration>& Migrations() {
+const std::vector<sqlite::Migration>& SqliteReminderStore::Migrations() {
   static const std::vector<sqlite::Migration> kMigrations = {
       {1, R"sql(
 CREATE TABLE policies (
@@ -205,13 +203,50 @@ CREATE INDEX reminders_by_roll_call ON reminders(roll_call_id, planned_us, id)
       {4, R"sql(
 ALTER TABLE assignments ADD COLUMN task_path TEXT NOT NULL DEFAULT '';
 )sql"},
+      // Scheduling a cascade inserts tens of thousands of rows per second through the one
+      // writer, and each index is a B-tree insert per row. Three indexes served rare reads:
+      // by_plan and by_task only ListReminders' plan and task filters, which now walk one
+      // time index with a bounded number of rows per call (short pages); by_state only
+      // QueueStats' counts, now a counter table kept in the same transactions.
+      {5, R"sql(
+CREATE TABLE reminder_state_counts (
+  state INTEGER PRIMARY KEY,
+  n     INTEGER NOT NULL
+);
+INSERT INTO reminder_state_counts (state, n) SELECT state, count(*) FROM reminders GROUP BY state;
+CREATE INDEX reminders_by_time ON reminders(planned_us, id);
+DROP INDEX reminders_by_plan;
+DROP INDEX reminders_by_task;
+DROP INDEX reminders_by_state;
+-- Inserts are counted by the store (one upsert per state and transaction); a state change
+-- moves one row between counters here, whatever path updates the row.
+CREATE TRIGGER reminders_count_state AFTER UPDATE OF state ON reminders
+  WHEN old.state != new.state
+BEGIN
+  -- Counters may be missing (a state never seen) or owed (rows this transaction inserted).
+  INSERT OR IGNORE INTO reminder_state_counts (state, n) VALUES (old.state, 0), (new.state, 0);
+  UPDATE reminder_state_counts SET n = n - 1 WHERE state = old.state;
+  UPDATE reminder_state_counts SET n = n + 1 WHERE state = new.state;
+END;
+)sql"},
   };
   return kMigrations;
 }
 
+namespace {
+
+using nlohmann::json;
+using sqlite::Connection;
+using sqlite::Stmt;
+
 // ---- JSON columns ----
 
-std::string IdsJson(const std::vector<std::string>& ids) { return json(ids).dump(); }
+// Most rows have no recipients, merged ids or milestones yet: "[]" without building a json.
+constexpr char kEmptyArray[] = "[]";
+
+std::string IdsJson(const std::vector<std::string>& ids) {
+  return ids.empty() ? kEmptyArray : json(ids).dump();
+}
 
 std::vector<std::string> IdsFromJson(absl::string_view text) {
   auto j = json::parse(text.begin(), text.end(), nullptr, false);
@@ -224,6 +259,7 @@ std::vector<std::string> IdsFromJson(absl::string_view text) {
 }
 
 std::string RecipientsJson(const std::vector<Recipient>& rs) {
+  if (rs.empty()) return kEmptyArray;
   json j = json::array();
   for (const auto& r : rs) j.push_back({{"c", r.contact_id}, {"u", r.unit_id}, {"ch", r.channel}});
   return j.dump();
@@ -240,6 +276,7 @@ std::vector<Recipient> RecipientsFromJson(absl::string_view text) {
 }
 
 std::string MilestonesJson(const std::vector<MilestoneSnapshot>& ms) {
+  if (ms.empty()) return kEmptyArray;
   json j = json::array();
   for (const auto& m : ms) {
     j.push_back({{"id", m.id}, {"title", m.title}, {"due", absl::ToUnixMicros(m.due)}});
@@ -417,8 +454,21 @@ ReminderRow ReadReminder(const Stmt& s) {
   return r;
 }
 
-// Binds every column of `r` in kReminderColumns order at 1..35.
-void BindReminder(Stmt& s, const ReminderRow& r) {
+// The JSON columns of a row, kept alive while a statement binds them without copies.
+struct ReminderJson {
+  explicit ReminderJson(const ReminderRow& r)
+      : recipients(RecipientsJson(r.recipients)),
+        merged_ids(IdsJson(r.merged_ids)),
+        assignment_ids(IdsJson(r.assignment_ids)) {}
+  std::string recipients;
+  std::string merged_ids;
+  std::string assignment_ids;
+};
+
+// Binds every column of `r` in kReminderColumns order at 1..35 (S: Stmt or StaticStmt; `j`
+// must outlive the statement's run).
+template <typename S>
+void BindReminder(S& s, const ReminderRow& r, const ReminderJson& j) {
   s.Bind(1, r.id)
       .Bind(2, static_cast<int>(r.kind))
       .Bind(3, static_cast<int>(r.state))
@@ -442,12 +492,12 @@ void BindReminder(Stmt& s, const ReminderRow& r) {
       .Bind(21, r.last_error)
       .Bind(22, r.next_attempt_us)
       .Bind(23, r.delivery_id)
-      .Bind(24, RecipientsJson(r.recipients))
+      .Bind(24, j.recipients)
       .Bind(25, r.sent_us)
       .Bind(26, r.dead_us)
       .Bind(27, r.digest_id)
-      .Bind(28, IdsJson(r.merged_ids))
-      .Bind(29, IdsJson(r.assignment_ids))
+      .Bind(28, j.merged_ids)
+      .Bind(29, j.assignment_ids)
       .Bind(30, r.roll_call_id)
       .Bind(31, r.round_id)
       .Bind(32, r.chase)
@@ -543,9 +593,32 @@ RollCallRound ReadRound(const Stmt& s) {
   return r;
 }
 
+// The writer's prepared per-row statements (null in read transactions).
+struct HotStatements {
+  StaticStmt* insert_reminder = nullptr;
+  StaticStmt* upsert_assignment = nullptr;
+};
+
 class SqliteReminderTx : public ReminderWriter {
  public:
-  explicit SqliteReminderTx(Connection& c) : c_(c) {}
+  explicit SqliteReminderTx(Connection& c, HotStatements hot = {})
+      : c_(c), insert_(hot.insert_reminder), upsert_assignment_(hot.upsert_assignment) {}
+
+  // Adds this transaction's inserted rows to reminder_state_counts; called last, inside the
+  // transaction, so the counters commit or roll back with the rows.
+  absl::Status FlushStateCounts() {
+    if (inserted_.empty()) return absl::OkStatus();
+    auto s = c_.Prepare(
+        "INSERT INTO reminder_state_counts (state, n) VALUES (?1, ?2) ON CONFLICT(state) DO "
+        "UPDATE SET n = n + excluded.n");
+    if (!s.ok()) return s.status();
+    for (const auto& [state, n] : inserted_) {
+      s->Bind(1, static_cast<int64_t>(state)).Bind(2, n);
+      if (auto st = s->Run(); !st.ok()) return st;
+    }
+    inserted_.clear();
+    return absl::OkStatus();
+  }
 
   absl::StatusOr<std::optional<StoredPolicy>> FindPolicy(const std::string& id) override {
     auto s = c_.Prepare(absl::StrCat("SELECT ", kPolicyColumns, " FROM policies WHERE id = ?1"));
@@ -628,8 +701,10 @@ class SqliteReminderTx : public ReminderWriter {
   }
 
   absl::StatusOr<std::optional<AssignmentMirror>> FindAssignment(const std::string& id) override {
-    auto s =
-        c_.Prepare(absl::StrCat("SELECT ", kAssignmentColumns, " FROM assignments WHERE id = ?1"));
+    // Once per assignment of a batch: the SQL is built once, not per call.
+    static const std::string kSql =
+        absl::StrCat("SELECT ", kAssignmentColumns, " FROM assignments WHERE id = ?1");
+    auto s = c_.Prepare(kSql);
     if (!s.ok()) return s.status();
     s->Bind(1, id);
     return CollectOne<AssignmentMirror>(*s, ReadAssignment);
@@ -639,6 +714,15 @@ class SqliteReminderTx : public ReminderWriter {
                                                          int unit_kind) override {
     // Asked up to three times per planned reminder (unit, kind, default) while a cascade's
     // thousands of reminders are planned in one transaction; the few budgets are read once.
+    // Most ledgers set no budget at all: one query per transaction then answers every lookup.
+    if (!any_budget_) {
+      auto any = c_.Prepare("SELECT EXISTS (SELECT 1 FROM burden_budgets)");
+      if (!any.ok()) return any.status();
+      auto row = any->Step();
+      if (!row.ok()) return row.status();
+      any_budget_ = *row && any->Int(0) != 0;
+    }
+    if (!*any_budget_) return std::optional<BurdenBudget>();
     auto key = std::make_pair(unit_id, unit_kind);
     if (auto it = budget_cache_.find(key); it != budget_cache_.end()) return it->second;
     auto s = c_.Prepare(
@@ -702,8 +786,9 @@ class SqliteReminderTx : public ReminderWriter {
 
   absl::StatusOr<std::vector<ReminderRow>> AssignmentReminders(
       const std::string& assignment_id) override {
-    auto s = c_.Prepare(absl::StrCat("SELECT ", kReminderColumns,
-                                     " FROM reminders WHERE assignment_id = ?1 ORDER BY rowid"));
+    static const std::string kSql = absl::StrCat(
+        "SELECT ", kReminderColumns, " FROM reminders WHERE assignment_id = ?1 ORDER BY rowid");
+    auto s = c_.Prepare(kSql);
     if (!s.ok()) return s.status();
     s->Bind(1, assignment_id);
     return Collect<ReminderRow>(*s, ReadReminder);
@@ -721,58 +806,26 @@ class SqliteReminderTx : public ReminderWriter {
     return CollectOne<ReminderRow>(*s, ReadReminder);
   }
 
-  absl::StatusOr<std::vector<ReminderRow>> ListReminders(const ReminderFilter& f,
-                                                         const std::optional<TimeIdCursor>& after,
-                                                         int limit) override {
-    // The leading equality picks the index (column, planned_us, id); the rest filter on it.
-    std::string lead;
-    if (!f.assignment_id.empty()) {
-      lead = "assignment_id = ?1";
-    } else if (!f.unit_id.empty()) {
-      lead = "unit_id = ?2";
-    } else if (!f.task_id.empty()) {
-      lead = "task_id = ?4";
-    } else if (!f.plan_id.empty()) {
-      lead = "plan_id = ?3";
-    } else {
-      lead = "roll_call_id = ?5 AND roll_call_id != ''";
+  absl::StatusOr<ReminderListing> ListReminders(const ReminderFilter& f,
+                                                const std::optional<TimeIdCursor>& after, int limit,
+                                                int max_scanned) override {
+    ReminderListing out;
+    if (f.assignment_id.empty() && f.unit_id.empty() && f.roll_call_id.empty()) {
+      // Plan or task only: no index of their own (each cost a B-tree insert per scheduled
+      // reminder). Walk the time index, at most max_scanned entries per call: find where such
+      // a walk ends, then read the matching rows up to there.
+      auto end = TimeScanEnd(f, after, max_scanned);
+      if (!end.ok()) return end.status();
+      auto rows = ListRows(f, after, *end, limit);
+      if (!rows.ok()) return rows.status();
+      out.rows = std::move(*rows);
+      if (*end && out.rows.size() < static_cast<size_t>(limit)) out.scanned_to = **end;
+      return out;
     }
-    std::string sql = absl::StrCat("SELECT ", kReminderColumns, " FROM reminders WHERE ", lead);
-    if (!f.assignment_id.empty()) sql += " AND assignment_id = ?1";
-    if (!f.unit_id.empty()) sql += " AND unit_id = ?2";
-    if (!f.plan_id.empty()) sql += " AND plan_id = ?3";
-    if (!f.task_id.empty()) sql += " AND task_id = ?4";
-    if (!f.roll_call_id.empty()) sql += " AND roll_call_id = ?5";
-    if (!f.round_id.empty()) sql += " AND round_id = ?6";
-    if (!f.states.empty()) sql += " AND state IN (SELECT value FROM json_each(?7))";
-    if (!f.kinds.empty()) sql += " AND kind IN (SELECT value FROM json_each(?8))";
-    if (f.planned_after_us) sql += " AND planned_us >= ?9";
-    if (f.planned_before_us) sql += " AND planned_us < ?10";
-    if (after) sql += " AND (planned_us, id) > (?11, ?12)";
-    sql += " ORDER BY planned_us, id LIMIT ?13";
-    auto s = c_.Prepare(sql);
-    if (!s.ok()) return s.status();
-    if (!f.assignment_id.empty()) s->Bind(1, f.assignment_id);
-    if (!f.unit_id.empty()) s->Bind(2, f.unit_id);
-    if (!f.plan_id.empty()) s->Bind(3, f.plan_id);
-    if (!f.task_id.empty()) s->Bind(4, f.task_id);
-    if (!f.roll_call_id.empty()) s->Bind(5, f.roll_call_id);
-    if (!f.round_id.empty()) s->Bind(6, f.round_id);
-    if (!f.states.empty()) {
-      std::vector<int> v;
-      for (auto st : f.states) v.push_back(static_cast<int>(st));
-      s->Bind(7, EnumJson(v));
-    }
-    if (!f.kinds.empty()) {
-      std::vector<int> v;
-      for (auto k : f.kinds) v.push_back(static_cast<int>(k));
-      s->Bind(8, EnumJson(v));
-    }
-    if (f.planned_after_us) s->Bind(9, *f.planned_after_us);
-    if (f.planned_before_us) s->Bind(10, *f.planned_before_us);
-    if (after) s->Bind(11, after->time_us).Bind(12, after->id);
-    s->Bind(13, static_cast<int64_t>(limit));
-    return Collect<ReminderRow>(*s, ReadReminder);
+    auto rows = ListRows(f, after, std::nullopt, limit);
+    if (!rows.ok()) return rows.status();
+    out.rows = std::move(*rows);
+    return out;
   }
 
   absl::StatusOr<std::vector<ReminderRow>> ListDead(const DeadFilter& f,
@@ -842,11 +895,19 @@ class SqliteReminderTx : public ReminderWriter {
   }
 
   absl::StatusOr<std::vector<StateCount>> CountByState() override {
-    auto s = c_.Prepare("SELECT state, count(*) FROM reminders GROUP BY state ORDER BY state");
+    // The counters (migration 5), plus rows this transaction inserted and has not counted yet.
+    auto s = c_.Prepare("SELECT state, n FROM reminder_state_counts ORDER BY state");
     if (!s.ok()) return s.status();
-    return Collect<StateCount>(*s, [](const Stmt& st) {
-      return StateCount{static_cast<ReminderState>(st.Int(0)), st.Int(1)};
-    });
+    auto rows = Collect<std::pair<int, int64_t>>(
+        *s, [](const Stmt& st) { return std::make_pair(static_cast<int>(st.Int(0)), st.Int(1)); });
+    if (!rows.ok()) return rows.status();
+    std::map<int, int64_t> counts(rows->begin(), rows->end());
+    for (const auto& [state, n] : inserted_) counts[state] += n;
+    std::vector<StateCount> out;
+    for (const auto& [state, n] : counts) {
+      if (n != 0) out.push_back({static_cast<ReminderState>(state), n});
+    }
+    return out;
   }
 
   absl::StatusOr<std::vector<AttemptRecord>> AttemptLog(const std::string& reminder_id,
@@ -915,6 +976,7 @@ class SqliteReminderTx : public ReminderWriter {
 
   absl::Status UpsertBudget(const BurdenBudget& b) override {
     budget_cache_.clear();
+    any_budget_.reset();
     auto s = c_.Prepare(
         "INSERT OR REPLACE INTO burden_budgets (scope, unit_kind, unit_id, max_per_day, "
         "update_us) VALUES (?1, ?2, ?3, ?4, ?5)");
@@ -929,6 +991,7 @@ class SqliteReminderTx : public ReminderWriter {
 
   absl::StatusOr<bool> DeleteBudget(const std::string& unit_id, int unit_kind) override {
     budget_cache_.clear();
+    any_budget_.reset();
     auto s = c_.Prepare(
         "DELETE FROM burden_budgets WHERE scope = ?1 AND unit_kind = ?2 AND unit_id = ?3");
     if (!s.ok()) return s.status();
@@ -954,11 +1017,16 @@ class SqliteReminderTx : public ReminderWriter {
   }
 
   absl::Status UpsertAssignment(const AssignmentMirror& a) override {
-    auto s = c_.Prepare(absl::StrCat(
+    // Once per assignment of a batch: prepared once, strings bound without copies.
+    if (upsert_assignment_ == nullptr)
+      return absl::InternalError("UpsertAssignment outside a write");
+    static const std::string kSql = absl::StrCat(
         "INSERT OR REPLACE INTO assignments (", kAssignmentColumns,
         ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, "
-        "?18)"));
-    if (!s.ok()) return s.status();
+        "?18)");
+    StaticStmt* s = upsert_assignment_;
+    if (auto st = s->PrepareOn(c_.raw(), kSql); !st.ok()) return st;
+    const std::string milestones = MilestonesJson(a.milestones);
     s->Bind(1, a.id)
         .Bind(2, a.version)
         .Bind(3, a.plan_id)
@@ -970,7 +1038,7 @@ class SqliteReminderTx : public ReminderWriter {
         .Bind(9, a.create_us)
         .Bind(10, a.acknowledge_us)
         .Bind(11, a.deadline_us)
-        .Bind(12, MilestonesJson(a.milestones))
+        .Bind(12, milestones)
         .Bind(13, a.last_report_us)
         .Bind(14, a.change_us)
         .Bind(15, a.timezone)
@@ -981,14 +1049,18 @@ class SqliteReminderTx : public ReminderWriter {
   }
 
   absl::Status InsertReminder(const ReminderRow& r) override {
-    auto s = c_.Prepare(absl::StrCat(
+    if (insert_ == nullptr) return absl::InternalError("InsertReminder outside a write");
+    static const std::string kSql = absl::StrCat(
         "INSERT INTO reminders (", kReminderColumns,
         ", seq) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, "
         "?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25, ?26, ?27, ?28, ?29, ?30, ?31, ?32, ?33, "
-        "?34, ?35, 0)"));
-    if (!s.ok()) return s.status();
-    BindReminder(*s, r);
-    return s->Run();
+        "?34, ?35, 0)");
+    if (auto s = insert_->PrepareOn(c_.raw(), kSql); !s.ok()) return s;
+    const ReminderJson json_columns(r);
+    BindReminder(*insert_, r, json_columns);
+    if (auto s = insert_->Run(); !s.ok()) return s;
+    ++inserted_[static_cast<int>(r.state)];
+    return absl::OkStatus();
   }
 
   absl::Status UpdateReminder(const ReminderRow& r) override {
@@ -1002,7 +1074,8 @@ class SqliteReminderTx : public ReminderWriter {
         "assignment_ids = ?29, roll_call_id = ?30, round_id = ?31, chase = ?32, provisional = "
         "?33, create_us = ?34, update_us = ?35 WHERE id = ?1");
     if (!s.ok()) return s.status();
-    BindReminder(*s, r);
+    const ReminderJson json_columns(r);
+    BindReminder(*s, r, json_columns);
     if (auto st = s->Run(); !st.ok()) return st;
     if (s->Changes() != 1) return absl::InternalError(absl::StrCat("no reminder row ", r.id));
     return absl::OkStatus();
@@ -1223,12 +1296,138 @@ class SqliteReminderTx : public ReminderWriter {
   }
 
  private:
+  // The equality and set conditions of `f` as " AND ..." (parameters ?1-?8).
+  static std::string FilterConditions(const ReminderFilter& f) {
+    std::string sql;
+    if (!f.assignment_id.empty()) sql += " AND assignment_id = ?1";
+    if (!f.unit_id.empty()) sql += " AND unit_id = ?2";
+    if (!f.plan_id.empty()) sql += " AND plan_id = ?3";
+    if (!f.task_id.empty()) sql += " AND task_id = ?4";
+    if (!f.roll_call_id.empty()) sql += " AND roll_call_id = ?5";
+    if (!f.round_id.empty()) sql += " AND round_id = ?6";
+    if (!f.states.empty()) sql += " AND state IN (SELECT value FROM json_each(?7))";
+    if (!f.kinds.empty()) sql += " AND kind IN (SELECT value FROM json_each(?8))";
+    return sql;
+  }
+
+  // The (planned_us, id) range of a read: at most one lower and one upper bound, so that
+  // SQLite takes both as the range of the index walk. Given two lower bounds (planned_after and
+  // a page cursor) it seeks by one and only filters by the other, which from the start of the
+  // time index is a walk over the whole ledger.
+  struct TimeRange {
+    TimeRange(const ReminderFilter& f, const std::optional<TimeIdCursor>& after,
+              const std::optional<TimeIdCursor>& until) {
+      if (after && (!f.planned_after_us || after->time_us >= *f.planned_after_us)) {
+        lower = *after;
+      } else if (f.planned_after_us) {
+        planned_after_us = f.planned_after_us;
+      }
+      // `until` was found below planned_before.
+      if (until) {
+        upper = *until;
+      } else {
+        planned_before_us = f.planned_before_us;
+      }
+    }
+    std::string Sql() const {
+      std::string sql;
+      if (lower) sql += " AND (planned_us, id) > (?11, ?12)";
+      if (planned_after_us) sql += " AND planned_us >= ?9";
+      if (upper) sql += " AND (planned_us, id) <= (?14, ?15)";
+      if (planned_before_us) sql += " AND planned_us < ?10";
+      return sql;
+    }
+    void Bind(Stmt& s) const {
+      if (lower) s.Bind(11, lower->time_us).Bind(12, lower->id);
+      if (planned_after_us) s.Bind(9, *planned_after_us);
+      if (upper) s.Bind(14, upper->time_us).Bind(15, upper->id);
+      if (planned_before_us) s.Bind(10, *planned_before_us);
+    }
+    std::optional<TimeIdCursor> lower, upper;
+    std::optional<int64_t> planned_after_us, planned_before_us;
+  };
+
+  static void BindFilter(Stmt& s, const ReminderFilter& f) {
+    if (!f.assignment_id.empty()) s.Bind(1, f.assignment_id);
+    if (!f.unit_id.empty()) s.Bind(2, f.unit_id);
+    if (!f.plan_id.empty()) s.Bind(3, f.plan_id);
+    if (!f.task_id.empty()) s.Bind(4, f.task_id);
+    if (!f.roll_call_id.empty()) s.Bind(5, f.roll_call_id);
+    if (!f.round_id.empty()) s.Bind(6, f.round_id);
+    if (!f.states.empty()) {
+      std::vector<int> v;
+      for (auto st : f.states) v.push_back(static_cast<int>(st));
+      s.Bind(7, EnumJson(v));
+    }
+    if (!f.kinds.empty()) {
+      std::vector<int> v;
+      for (auto k : f.kinds) v.push_back(static_cast<int>(k));
+      s.Bind(8, EnumJson(v));
+    }
+  }
+
+  // The position of the max_scanned-th row after `after` in the time window of `f`, or none
+  // when fewer rows are left. An index-only walk: no row is read.
+  absl::StatusOr<std::optional<TimeIdCursor>> TimeScanEnd(const ReminderFilter& f,
+                                                          const std::optional<TimeIdCursor>& after,
+                                                          int max_scanned) {
+    const TimeRange range(f, after, std::nullopt);
+    auto s = c_.Prepare(
+        absl::StrCat("SELECT planned_us, id FROM reminders INDEXED BY reminders_by_time WHERE 1",
+                     range.Sql(), " ORDER BY planned_us, id LIMIT 1 OFFSET ?13"));
+    if (!s.ok()) return s.status();
+    range.Bind(*s);
+    s->Bind(13, static_cast<int64_t>(std::max(1, max_scanned) - 1));
+    return CollectOne<TimeIdCursor>(*s, [](const Stmt& st) {
+      return TimeIdCursor{st.Int(0), st.Text(1)};
+    });
+  }
+
+  // Rows matching `f` after `after` and up to `until` (inclusive) in (planned_us, id) order.
+  // The leading equality picks the index (column, planned_us, id); without one, the time index.
+  absl::StatusOr<std::vector<ReminderRow>> ListRows(const ReminderFilter& f,
+                                                    const std::optional<TimeIdCursor>& after,
+                                                    const std::optional<TimeIdCursor>& until,
+                                                    int limit) {
+    std::string lead;
+    if (!f.assignment_id.empty()) {
+      lead = "WHERE assignment_id = ?1";
+    } else if (!f.unit_id.empty()) {
+      lead = "WHERE unit_id = ?2";
+    } else if (!f.roll_call_id.empty()) {
+      lead = "WHERE roll_call_id = ?5 AND roll_call_id != ''";
+    } else {
+      lead = "INDEXED BY reminders_by_time WHERE 1";
+    }
+    const TimeRange range(f, after, until);
+    auto s = c_.Prepare(absl::StrCat("SELECT ", kReminderColumns, " FROM reminders ", lead,
+                                     FilterConditions(f), range.Sql(),
+                                     " ORDER BY planned_us, id LIMIT ?13"));
+    if (!s.ok()) return s.status();
+    BindFilter(*s, f);
+    range.Bind(*s);
+    s->Bind(13, static_cast<int64_t>(limit));
+    return Collect<ReminderRow>(*s, ReadReminder);
+  }
+
   Connection& c_;
+  StaticStmt* insert_;
+  StaticStmt* upsert_assignment_;
+  // Rows inserted per state, not yet added to reminder_state_counts.
+  std::map<int, int64_t> inserted_;
   // FindBudget's answers in this transaction; cleared by any budget write.
+  std::optional<bool> any_budget_;
   std::map<std::pair<std::string, int>, std::optional<BurdenBudget>> budget_cache_;
 };
 
 }  // namespace
+
+SqliteReminderStore::SqliteReminderStore(std::unique_ptr<sqlite::Database> db)
+    : db_(std::move(db)),
+      insert_reminder_(std::make_unique<StaticStmt>()),
+      upsert_assignment_(std::make_unique<StaticStmt>()) {}
+
+SqliteReminderStore::~SqliteReminderStore() = default;
 
 absl::StatusOr<std::unique_ptr<SqliteReminderStore>> SqliteReminderStore::Open(
     const sqlite::Options& options) {
@@ -1246,8 +1445,9 @@ absl::Status SqliteReminderStore::Read(const std::function<absl::Status(Reminder
 
 absl::Status SqliteReminderStore::Write(const std::function<absl::Status(ReminderWriter&)>& fn) {
   return db_->Write([&](Connection& c) {
-    SqliteReminderTx tx(c);
-    return fn(tx);
+    SqliteReminderTx tx(c, {insert_reminder_.get(), upsert_assignment_.get()});
+    if (auto s = fn(tx); !s.ok()) return s;
+    return tx.FlushStateCounts();
   });
 }
 

@@ -106,7 +106,7 @@ class RemindersTest : public ::testing::Test {
     auto q = queue::JobQueue::Create(redis_->url(), queue::QueueOptions());
     ASSERT_TRUE(q.ok()) << q.status();
     queue_ = std::move(*q);
-    LedgerOptions lo;
+    LedgerOptions lo = ledger_options_;
     lo.resync_interval = absl::Milliseconds(100);
     ledger_ = std::make_unique<ReminderLedger>(*store_, *calendar_, *queue_, units_, lo,
                                                [this] { return Now(); });
@@ -249,6 +249,8 @@ class RemindersTest : public ::testing::Test {
   std::mutex clock_mu_;
   absl::Time now_;
   FakeUnits units_;
+  // What OpenStack gives the ledger (a test may change it and reopen the stack).
+  LedgerOptions ledger_options_;
   std::unique_ptr<calendar::WorkingCalendar> calendar_;
   std::unique_ptr<SqliteReminderStore> store_;
   std::unique_ptr<queue::JobQueue> queue_;
