@@ -15,7 +15,6 @@
 #include <atomic>
 #include <cstdio>
 #include <cstdlib>
-#include <cstring>
 #include <mutex>
 #include <string>
 #include <thread>
@@ -91,19 +90,25 @@ void FlushQueue(const std::string& url) {
   }
 }
 
-// Redis's CPU time (user + system) in seconds, from INFO cpu.
-double RedisCpuSeconds(const std::string& url) {
+// One section of Redis's INFO, as text.
+std::string RedisInfo(const std::string& url, const char* section) {
   auto ep = dq::RedisEndpoint::Parse(url);
   dq::RedisConnection c(*ep, dq::RedisConnectionOptions());
-  auto r = c.Command({"INFO", "cpu"});
+  auto r = c.Command({"INFO", section});
   if (!r.ok()) Die(r.status());
-  std::string info((*r)->str, (*r)->len);
-  double total = 0;
-  for (const char* field : {"used_cpu_sys:", "used_cpu_user:"}) {
-    size_t p = info.find(field);
-    if (p != std::string::npos) total += std::atof(info.c_str() + p + std::strlen(field));
-  }
-  return total;
+  return std::string((*r)->str, (*r)->len);
+}
+
+// The number after "<field>:" in INFO text (0 when absent).
+double InfoNumber(const std::string& info, const std::string& field) {
+  size_t p = info.find(field + ":");
+  return p == std::string::npos ? 0 : std::atof(info.c_str() + p + field.size() + 1);
+}
+
+// Redis's CPU time (user + system) in seconds, from INFO cpu.
+double RedisCpuSeconds(const std::string& url) {
+  const std::string info = RedisInfo(url, "cpu");
+  return InfoNumber(info, "used_cpu_sys") + InfoNumber(info, "used_cpu_user");
 }
 
 // This process's CPU time (user + system) in seconds.
@@ -115,13 +120,7 @@ double OwnCpuSeconds() {
 }
 
 int64_t UsedMemory(const std::string& url) {
-  auto ep = dq::RedisEndpoint::Parse(url);
-  dq::RedisConnection c(*ep, dq::RedisConnectionOptions());
-  auto r = c.Command({"INFO", "memory"});
-  if (!r.ok()) Die(r.status());
-  std::string info((*r)->str, (*r)->len);
-  size_t p = info.find("used_memory:");
-  return std::atoll(info.c_str() + p + 12);
+  return static_cast<int64_t>(InfoNumber(RedisInfo(url, "memory"), "used_memory"));
 }
 
 // Schedules N jobs; due(i) gives the due time. Returns the scheduling rate.
