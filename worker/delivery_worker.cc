@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include <absl/container/flat_hash_map.h>
 #include <absl/random/random.h>
 #include <absl/strings/str_cat.h>
 #include <absl/time/clock.h>
@@ -173,6 +174,11 @@ void DeliveryWorker::PromoterLoop() {
 
 // ---- consumers and janitor ----
 
+int DeliveryWorker::EntriesPerRead() const {
+  // `batch` counts jobs; an entry holds up to jobs_per_entry of them.
+  return std::max(1, options_.batch / options_.queue.jobs_per_entry);
+}
+
 void DeliveryWorker::ConsumerLoop(int index) {
   const std::string consumer = absl::StrCat(options_.worker_id, "-c", index);
   auto q = NewQueue();
@@ -180,7 +186,7 @@ void DeliveryWorker::ConsumerLoop(int index) {
   std::unique_ptr<Channel> channel = channels_->NewChannel();
   RateLimitedWarn warn(absl::Seconds(10));
   while (!stopping_.load()) {
-    auto got = reader.Read(options_.batch, options_.read_block);
+    auto got = reader.Read(EntriesPerRead(), options_.read_block);
     if (!got.ok()) {
       if (warn.Allow()) spdlog::warn("{}: read: {}", consumer, Str(got.status()));
       SleepUnlessStopping(absl::Milliseconds(200));
@@ -202,7 +208,7 @@ void DeliveryWorker::JanitorLoop() {
   while (!SleepUnlessStopping(interval)) {
     std::string cursor = "0-0";
     do {
-      auto r = q->ReclaimExpired(consumer, options_.batch, cursor);
+      auto r = q->ReclaimExpired(consumer, EntriesPerRead(), cursor);
       if (!r.ok()) {
         if (warn.Allow()) spdlog::warn("reclaim: {}", Str(r.status()));
         break;
@@ -288,7 +294,21 @@ void DeliveryWorker::ProcessBatch(queue::JobQueue& q, const std::string& consume
   outcomes.reserve(n);
   records.reserve(n);
 
+  // An entry may hold several jobs; acknowledging it while one of them is undecided would lose
+  // that job on a crash. Only the outcome that decides an entry's last job names the entry (the
+  // others settle their job alone); a job left undecided (shutdown grace, lost lease) leaves
+  // its entry pending for the janitor, which redelivers the entry's jobs: those already
+  // settled are then found sent, gone, or waiting for their retry.
+  absl::flat_hash_map<absl::string_view, int> undecided;  // entry id → jobs without an outcome
+  for (const Delivery& d : deliveries) {
+    if (!d.entry_id.empty()) ++undecided[d.entry_id];
+  }
+
   auto add = [&](Outcome o, std::optional<DeliveryRecord> rec) {
+    if (!o.entry_id.empty()) {
+      auto it = undecided.find(o.entry_id);
+      if (it != undecided.end() && --it->second > 0) o.entry_id.clear();
+    }
     outcomes.push_back(std::move(o));
     if (rec.has_value()) {
       record_of.push_back(records.size());

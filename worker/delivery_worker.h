@@ -39,7 +39,8 @@ struct WorkerOptions {
   queue::QueueOptions queue;
   queue::RetryPolicy retry;
   int consumers = 4;
-  int batch = 100;      // entries per read
+  // Jobs per read: whole entries of queue.jobs_per_entry jobs, at least one entry.
+  int batch = 100;
   bool promote = true;  // run a promoter (it still only promotes while holding the lease)
   absl::Duration promoter_lease = absl::Seconds(3);
   absl::Duration max_promote_sleep = absl::Seconds(1);
@@ -80,6 +81,7 @@ class DeliveryWorker {
   // Sleeps up to `d`; returns early (true) when stopping.
   bool SleepUnlessStopping(absl::Duration d);
   bool PastGrace() const;
+  int EntriesPerRead() const;
   std::unique_ptr<queue::JobQueue> NewQueue() const;
 
   const WorkerOptions options_;

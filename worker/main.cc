@@ -41,6 +41,7 @@ struct WorkerFlags {
   std::string worker_id;
   int consumers = 4;
   int batch = 100;
+  int jobs_per_entry = 50;
   int lease_ms = 15000;
   int promoter_lease_ms = 3000;
   int max_attempts = 20;
@@ -145,7 +146,10 @@ int main(int argc, char** argv) {
     app.add_option("--worker-id", f.worker_id, "unique worker name (default HOST-PID)")
         ->envname("DUBAN_WORKER_ID");
     app.add_option("--consumers", f.consumers, "consumer threads")->envname("DUBAN_CONSUMERS");
-    app.add_option("--batch", f.batch, "entries per read / settle")->envname("DUBAN_BATCH");
+    app.add_option("--batch", f.batch, "jobs per read / settle")->envname("DUBAN_BATCH");
+    app.add_option("--jobs-per-entry", f.jobs_per_entry,
+                   "jobs the promoter puts into one ready-stream entry (1-1000)")
+        ->envname("DUBAN_JOBS_PER_ENTRY");
     app.add_option("--lease-ms", f.lease_ms,
                    "delivery lease: a dead worker's entries are reclaimed after it")
         ->envname("DUBAN_LEASE_MS");
@@ -239,6 +243,7 @@ int main(int argc, char** argv) {
   o.worker_id = f.worker_id.empty() ? DefaultWorkerId() : f.worker_id;
   o.queue.name = f.queue;
   o.queue.lease = absl::Milliseconds(f.lease_ms);
+  o.queue.jobs_per_entry = f.jobs_per_entry;
   o.retry.base = absl::Milliseconds(f.retry_base_ms);
   o.retry.cap = absl::Milliseconds(f.retry_cap_ms);
   o.retry.max_attempts = f.max_attempts;

@@ -64,9 +64,17 @@ void Die(const absl::Status& s) {
   std::exit(1);
 }
 
+// Jobs per ready-stream entry: duban-worker's default (--jobs-per-entry) unless
+// BENCH_JOBS_PER_ENTRY says otherwise (1 = the layout before multi-job entries).
+int JobsPerEntry() {
+  return std::atoi(std::getenv("BENCH_JOBS_PER_ENTRY") ? std::getenv("BENCH_JOBS_PER_ENTRY")
+                                                       : "50");
+}
+
 std::unique_ptr<dq::JobQueue> Queue(const std::string& url) {
   dq::QueueOptions o;
   o.name = "bench";
+  o.jobs_per_entry = JobsPerEntry();
   auto q = dq::JobQueue::Create(url, o);
   if (!q.ok()) Die(q.status());
   return *std::move(q);
@@ -149,6 +157,7 @@ dw::WorkerOptions Options(const std::string& url) {
   o.redis_url = url;
   o.worker_id = "bench";
   o.queue.name = "bench";
+  o.queue.jobs_per_entry = JobsPerEntry();
   o.consumers = std::atoi(std::getenv("BENCH_CONSUMERS") ? std::getenv("BENCH_CONSUMERS") : "2");
   o.batch = std::atoi(std::getenv("BENCH_BATCH") ? std::getenv("BENCH_BATCH") : "200");
   o.queue.promote_batch =
@@ -211,9 +220,10 @@ int main(int argc, char** argv) {
     w.Stop();
     std::printf(
         "throughput: %d reminders promoted+delivered+acked in %.2f s = %.0f/s "
-        "(scheduling %.0f/s; consumers %d, batch %d); CPU per reminder: redis %.1f us, "
-        "worker %.1f us\n",
-        n, secs, n / secs, sched, Options(url).consumers, Options(url).batch, redis_us, own_us);
+        "(scheduling %.0f/s; consumers %d, batch %d, %d jobs per entry); CPU per reminder: "
+        "redis %.1f us, worker %.1f us\n",
+        n, secs, n / secs, sched, Options(url).consumers, Options(url).batch, JobsPerEntry(),
+        redis_us, own_us);
   } else if (mode == "lateness") {
     double span = argc > 5 ? std::atof(argv[5]) : 10.0;
     absl::Time start = absl::FromUnixMillis(*q->ServerTimeMs()) + absl::Seconds(3);

@@ -132,13 +132,22 @@ TEST_F(QueueTest, SkippingACurrentJobDoesNotOrphanIt) {
   EXPECT_EQ((*job)->attempt, 0);
 }
 
+// A suppression leaves no job and no sent marker; its marker says 'u' (for the sent TTL), so a
+// late duplicate entry of that version is canceled, not sent, while a new schedule of the
+// same version is accepted.
 TEST_F(QueueTest, SuppressedFinishesWithoutSentMarker) {
   auto q = NewQueue();
   auto reader = NewReader("c1");
   Delivery d = DeliverOne(*q, *reader, "rem-1");
   ASSERT_EQ(ClaimOne(*q, "c1", d).status, ClaimStatus::kClaimed);
   EXPECT_EQ(SettleOne(*q, Outcome::Suppressed(d)).result, SettleResult::kDone);
-  EXPECT_TRUE(QueueKeysPresent() == std::vector<std::string>{q->keys().ready()});
+  const std::string marker = q->keys().idempotency("rem-1", 1);
+  EXPECT_EQ(QueueKeysPresent(), (std::vector<std::string>{marker, q->keys().ready()}));
+  EXPECT_EQ(server_->Str({"GET", marker}), "u");
+  EXPECT_GT(server_->Int({"PTTL", marker}), 0);
+  EXPECT_EQ(ClaimOne(*q, "c2", d).status, ClaimStatus::kCanceled);
+  EXPECT_EQ(*q->Schedule(Job("rem-1", 1, Now(*q) + 60000)), ScheduleResult::kCreated);
+  EXPECT_EQ(server_->Int({"EXISTS", marker}), 0);
 }
 
 // The crash path: a consumer reads and claims, then dies. After the lease another consumer
@@ -311,15 +320,19 @@ TEST_F(QueueTest, RetryBacksOffWithinTheUsefulLife) {
   EXPECT_EQ((*job)->due_ms, rep.retry_due_ms);
   EXPECT_EQ((*job)->ref, "r1");
   EXPECT_EQ(server_->Int({"XLEN", q->keys().ready()}), 0);
-  // The send claim was released: the retry may send again.
-  EXPECT_EQ(server_->Int({"EXISTS", q->keys().idempotency("rem-1", 1)}), 0);
+  // The send claim was released for the retry's own delivery (attempt 1) only: an older entry
+  // of the job cannot send it before its backoff.
+  EXPECT_EQ(server_->Str({"GET", q->keys().idempotency("rem-1", 1)}), "r1");
+  EXPECT_EQ(ClaimOne(*q, "c2", d).status, ClaimStatus::kStale);
 
   // A retry that would land past the useful life dead-letters instead.
   server_->Cmd({"ZADD", q->keys().due(), std::to_string(now - 1), "rem-1"});
   ASSERT_EQ(q->PromoteDue()->promoted, 1);
   auto again = reader->Read(10, absl::ZeroDuration());
   ASSERT_TRUE(again.ok() && again->size() == 1);
-  EXPECT_EQ(ClaimOne(*q, "c1", again->front()).attempt, 1);
+  SendClaim retried = ClaimOne(*q, "c1", again->front());
+  EXPECT_EQ(retried.status, ClaimStatus::kClaimed);
+  EXPECT_EQ(retried.attempt, 1);
   rep = SettleOne(*q, Outcome::Retry(again->front(), absl::Seconds(25), "timeout", 10));
   EXPECT_EQ(rep.result, SettleResult::kDeadLettered);
   EXPECT_EQ(rep.dead_reason, "expired");
@@ -386,7 +399,12 @@ TEST_F(QueueTest, DeadLetterKeepsReasonAndLastError) {
   EXPECT_EQ(e.error, "HTTP 404 Not Found");
   EXPECT_EQ(e.attempts, 0);
   EXPECT_LT(absl::Now() - e.at, absl::Seconds(10));
-  EXPECT_EQ(QueueKeysPresent(), (std::vector<std::string>{q->keys().ready(), q->keys().dead()}));
+  // Nothing but the dead entry and the version's 'x' marker (a late duplicate is canceled).
+  const std::string marker = q->keys().idempotency("rem-1", 7);
+  EXPECT_EQ(QueueKeysPresent(),
+            (std::vector<std::string>{marker, q->keys().ready(), q->keys().dead()}));
+  EXPECT_EQ(server_->Str({"GET", marker}), "x");
+  EXPECT_EQ(ClaimOne(*q, "c2", d).status, ClaimStatus::kCanceled);
   EXPECT_TRUE(absl::IsInvalidArgument(q->Settle({Outcome::Dead(d, "", "x")}).status()));
 }
 
@@ -503,6 +521,142 @@ TEST_F(QueueTest, PromotedEntriesCarryTheDueTimeOfTheirPlaceInTheDueSet) {
   EXPECT_EQ(old->front().job_id, "old");
   EXPECT_EQ(old->front().version, 3);
   EXPECT_EQ(old->front().due_ms, legacy_due);
+}
+
+// Several jobs per ready entry: one XADD per group, each job read with what the promoter read
+// (ref with any bytes, deadline, attempts), and the entry stays pending until the item that
+// names it is settled.
+TEST_F(QueueTest, SeveralJobsShareAnEntryAndTheLastSettleAcksIt) {
+  QueueOptions o = Options();
+  o.jobs_per_entry = 3;
+  auto q = NewQueue(o);
+  auto reader = NewReader("c1");
+  int64_t now = Now(*q);
+  std::vector<ScheduleRequest> jobs;
+  for (int i = 0; i < 7; ++i) {
+    jobs.push_back(Job("j" + std::to_string(i), 2, now - 100 + i, i == 1 ? "a\tb\nc" : "r",
+                       absl::FromUnixMillis(now + 60000 + i)));
+  }
+  ASSERT_TRUE(q->Schedule(jobs).ok());
+  auto p = q->PromoteDue();
+  ASSERT_TRUE(p.ok()) << p.status();
+  EXPECT_EQ(p->promoted, 7);
+  EXPECT_EQ(server_->Int({"XLEN", q->keys().ready()}), 3);  // 3 + 3 + 1
+
+  auto first = reader->Read(1, absl::ZeroDuration());
+  ASSERT_TRUE(first.ok()) << first.status();
+  ASSERT_EQ(first->size(), 3u);
+  for (int i = 0; i < 3; ++i) {
+    const Delivery& d = (*first)[i];
+    EXPECT_EQ(d.job_id, "j" + std::to_string(i));
+    EXPECT_EQ(d.entry_id, (*first)[0].entry_id);
+    EXPECT_EQ(d.version, 2);
+    EXPECT_EQ(d.due_ms, now - 100 + i);
+    EXPECT_TRUE(d.carried);
+    EXPECT_EQ(d.deadline_ms, now + 60000 + i);
+    EXPECT_EQ(d.attempt, 0);
+  }
+  EXPECT_EQ((*first)[1].ref, "a\tb\nc");
+  auto claims = q->ClaimForSend("c1", *first);
+  ASSERT_TRUE(claims.ok()) << claims.status();
+  for (const SendClaim& c : *claims) EXPECT_EQ(c.status, ClaimStatus::kClaimed);
+  EXPECT_EQ((*claims)[1].ref, "a\tb\nc");
+  EXPECT_EQ((*claims)[2].deadline_ms, now + 60002);
+
+  // Two jobs settled without naming the entry: it stays pending.
+  std::vector<Outcome> part = {Outcome::Sent((*first)[0]), Outcome::Sent((*first)[1])};
+  for (Outcome& out : part) out.entry_id.clear();
+  ASSERT_TRUE(q->Settle(part).ok());
+  EXPECT_EQ(q->Stats()->pending, 1);
+  ASSERT_EQ(SettleOne(*q, Outcome::Sent((*first)[2])).result, SettleResult::kDone);
+  auto s = q->Stats();
+  EXPECT_EQ(s->pending, 0);
+  EXPECT_EQ(s->ready, 2);  // the two entries not read yet
+  auto rest = reader->Read(10, absl::ZeroDuration());
+  ASSERT_TRUE(rest.ok() && rest->size() == 4u);
+  EXPECT_EQ(rest->back().job_id, "j6");
+}
+
+// The crash path with shared entries: a consumer settles some jobs of an entry (a sent, a
+// retried, a suppressed one) without acknowledging it and dies. The janitor hands out the
+// whole entry again; nothing is lost, the sent job is not sent again, the retried one waits for
+// its backoff (its old entry predates the retry) and the suppressed one stays finished.
+TEST_F(QueueTest, DyingMidEntryLosesNothingAndSendsNothingTwice) {
+  QueueOptions o = Options();  // lease 200 ms
+  o.jobs_per_entry = 4;
+  auto q = NewQueue(o);
+  auto reader = NewReader("dying");
+  int64_t now = Now(*q);
+  std::vector<ScheduleRequest> jobs;
+  for (int i = 0; i < 4; ++i) jobs.push_back(Job("j" + std::to_string(i), 1, now - 10));
+  ASSERT_TRUE(q->Schedule(jobs).ok());
+  ASSERT_EQ(q->PromoteDue()->promoted, 4);
+  auto got = reader->Read(10, absl::ZeroDuration());
+  ASSERT_TRUE(got.ok() && got->size() == 4u);
+  auto claims = q->ClaimForSend("dying", *got);
+  ASSERT_TRUE(claims.ok());
+  std::vector<Outcome> part = {Outcome::Sent((*got)[0]),
+                               Outcome::Retry((*got)[1], absl::Seconds(60), "503", 10),
+                               Outcome::Suppressed((*got)[2])};
+  for (Outcome& out : part) out.entry_id.clear();  // j3 undecided: the entry stays pending
+  auto reps = q->Settle(part);
+  ASSERT_TRUE(reps.ok()) << reps.status();
+  int64_t retry_due = (*reps)[1].retry_due_ms;
+
+  absl::SleepFor(absl::Milliseconds(260));
+  auto taken = q->ReclaimExpired("janitor", 10);
+  ASSERT_TRUE(taken.ok()) << taken.status();
+  ASSERT_EQ(taken->deliveries.size(), 4u);
+  auto again = q->ClaimForSend("janitor", taken->deliveries);
+  ASSERT_TRUE(again.ok()) << again.status();
+  EXPECT_EQ((*again)[0].status, ClaimStatus::kAlreadySent);
+  EXPECT_EQ((*again)[1].status, ClaimStatus::kStale);
+  EXPECT_EQ((*again)[2].status, ClaimStatus::kCanceled);
+  EXPECT_EQ((*again)[3].status, ClaimStatus::kClaimed);
+  EXPECT_EQ((*again)[3].attempt, 0) << "a redelivery is not a failed attempt";
+  EXPECT_EQ((*again)[3].redeliveries, 1);
+  const auto& t = taken->deliveries;
+  ASSERT_TRUE(q->Settle({Outcome::Sent(t[0]), Outcome::Skip(t[1]), Outcome::Skip(t[2]),
+                         Outcome::Sent(t[3])})
+                  .ok());
+  auto s = q->Stats();
+  EXPECT_EQ(s->pending, 0);
+  EXPECT_EQ(s->ready, 0);
+  EXPECT_EQ(s->due, 1);
+  auto j1 = q->GetJob("j1");
+  ASSERT_TRUE(j1.ok() && j1->has_value());
+  EXPECT_EQ((*j1)->attempt, 1);
+  EXPECT_EQ((*j1)->due_ms, retry_due) << "the skip of the old entry kept the backoff";
+  for (const char* id : {"j0", "j2", "j3"}) EXPECT_FALSE(q->GetJob(id)->has_value()) << id;
+  EXPECT_EQ(server_->Str({"GET", q->keys().idempotency("j3", 1)}), "s");
+}
+
+// A job canceled while its entry waits in the stream is found canceled by the claim (marker
+// 'c'); scheduling the same version again brings it back, and only one of the two entries
+// sends it.
+TEST_F(QueueTest, CanceledInTheStreamThenScheduledAgainIsSentOnce) {
+  auto q = NewQueue();
+  auto reader = NewReader("c1");
+  ASSERT_TRUE(q->Schedule(Job("rem-1", 3, Now(*q) - 10)).ok());
+  ASSERT_EQ(q->PromoteDue()->promoted, 1);
+  ASSERT_EQ(*q->Cancel(CancelRequest{"rem-1", 3}), CancelResult::kCanceled);
+  EXPECT_EQ(server_->Str({"GET", q->keys().idempotency("rem-1", 3)}), "c");
+  auto old = reader->Read(10, absl::ZeroDuration());
+  ASSERT_TRUE(old.ok() && old->size() == 1u);
+  EXPECT_EQ(ClaimOne(*q, "c1", old->front()).status, ClaimStatus::kCanceled);
+
+  ASSERT_EQ(*q->Schedule(Job("rem-1", 3, Now(*q) - 5)), ScheduleResult::kCreated);
+  ASSERT_EQ(q->PromoteDue()->promoted, 1);
+  auto fresh = reader->Read(10, absl::ZeroDuration());
+  ASSERT_TRUE(fresh.ok() && fresh->size() == 1u);
+  std::vector<Delivery> both = {old->front(), fresh->front()};
+  auto claims = q->ClaimForSend("c2", both);
+  ASSERT_TRUE(claims.ok());
+  EXPECT_EQ((*claims)[0].status, ClaimStatus::kClaimed);  // same (job, version): either may send
+  EXPECT_EQ((*claims)[1].status, ClaimStatus::kClaimed);  // c2's own claim, re-entrant
+  EXPECT_EQ(ClaimOne(*q, "c3", fresh->front()).status, ClaimStatus::kInFlight);
+  ASSERT_EQ(SettleOne(*q, Outcome::Sent(fresh->front())).result, SettleResult::kDone);
+  EXPECT_EQ(ClaimOne(*q, "c3", old->front()).status, ClaimStatus::kAlreadySent);
 }
 
 }  // namespace

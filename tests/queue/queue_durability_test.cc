@@ -84,8 +84,9 @@ void CheckNothingLostAcrossRestart(const std::string& appendfsync, bool graceful
   ASSERT_EQ(before->pending, 80);
   ASSERT_EQ(before->dead, 5);
   auto keys_before = DurableKeys(server);
-  // 985 job hashes (1000 less 10 sent, 5 dead), 10 sent markers, due/ready/dead.
-  ASSERT_EQ(keys_before.size(), 985u + 10 + 3);
+  // 985 job hashes (1000 less 10 sent, 5 dead), 10 sent markers ('s'), 5 retry markers
+  // ('r1'), 5 dead markers ('x'), due/ready/dead.
+  ASSERT_EQ(keys_before.size(), 985u + 10 + 5 + 5 + 3);
 
   server.Restart(graceful);
 

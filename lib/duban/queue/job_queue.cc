@@ -85,6 +85,9 @@ absl::Status QueueOptions::Validate() const {
   if (wake_horizon < absl::ZeroDuration()) {
     return absl::InvalidArgumentError("wake_horizon must be >= 0");
   }
+  if (jobs_per_entry < 1 || jobs_per_entry > 1000) {
+    return absl::InvalidArgumentError("jobs_per_entry must be 1..1000");
+  }
   if (max_script_batch < 1 || max_script_batch > 5000) {
     return absl::InvalidArgumentError("max_script_batch must be 1..5000");
   }
@@ -167,11 +170,12 @@ absl::StatusOr<std::vector<ScheduleResult>> JobQueue::Schedule(
 absl::StatusOr<std::vector<ScheduleResult>> JobQueue::ScheduleChunk(
     absl::Span<const ScheduleRequest> reqs) {
   std::vector<std::string> args;
-  args.reserve(4 + reqs.size() * 5);
+  args.reserve(5 + reqs.size() * 5);
   args.push_back(keys_.prefix());
   args.push_back(keys_.wake_channel());
   args.push_back(Ms(options_.wake_horizon));
   args.push_back(absl::StrCat(reqs.size()));
+  args.push_back(Ms(options_.sent_ttl));
   for (const auto& r : reqs) {
     args.push_back(r.job_id);
     args.push_back(absl::StrCat(r.version));
@@ -231,7 +235,7 @@ absl::StatusOr<std::vector<CancelResult>> JobQueue::Cancel(absl::Span<const Canc
   absl::MutexLock lock(&mu_);
   for (size_t start = 0; start < reqs.size(); start += options_.max_script_batch) {
     size_t n = std::min<size_t>(options_.max_script_batch, reqs.size() - start);
-    std::vector<std::string> args{keys_.prefix(), absl::StrCat(n)};
+    std::vector<std::string> args{keys_.prefix(), absl::StrCat(n), Ms(options_.sent_ttl)};
     for (size_t i = start; i < start + n; ++i) {
       args.push_back(reqs[i].job_id);
       args.push_back(absl::StrCat(reqs[i].version));
@@ -291,7 +295,8 @@ absl::StatusOr<PromoteResult> JobQueue::PromoteDue(int limit) {
   if (limit <= 0) limit = options_.promote_batch;
   absl::MutexLock lock(&mu_);
   auto reply = Run(PromoteScript(), {keys_.due(), keys_.ready()},
-                   {keys_.prefix(), absl::StrCat(limit), std::string(kConsumerGroup)});
+                   {keys_.prefix(), absl::StrCat(limit), std::string(kConsumerGroup),
+                    absl::StrCat(options_.jobs_per_entry)});
   if (!reply.ok()) return reply.status();
   const redisReply* r = reply->get();
   auto taken = ElementInt(r, 0);
@@ -345,25 +350,23 @@ absl::StatusOr<std::vector<SendClaim>> JobQueue::ClaimForSend(
     size_t n = std::min<size_t>(options_.max_script_batch, deliveries.size() - start);
     std::vector<std::string> args{keys_.prefix(), std::string(consumer), Ms(options_.lease),
                                   absl::StrCat(n)};
+    args.reserve(args.size() + 5 * n);
     for (size_t i = start; i < start + n; ++i) {
-      args.push_back(deliveries[i].job_id);
-      args.push_back(absl::StrCat(deliveries[i].version));
+      const Delivery& d = deliveries[i];
+      args.push_back(d.job_id);
+      args.push_back(absl::StrCat(d.version));
+      args.emplace_back(d.carried && !d.reclaimed ? "e" : "h");
+      args.push_back(d.attempt < 0 ? std::string("-") : absl::StrCat(d.attempt));
+      args.push_back(absl::StrCat(d.carried ? d.deadline_ms : 0));
     }
     // KEYS names the due set only to route the call to the queue's slot (Redis Cluster).
     auto reply = Run(ClaimScript(), {keys_.due()}, args);
     if (!reply.ok()) return reply.status();
     if (auto s = ExpectArray(reply->get(), 5 * n); !s.ok()) return s;
+    const redisReply* e = reply->get();
     for (size_t i = 0; i < n; ++i) {
-      const redisReply* e = reply->get();
       auto code = ElementInt(e, 5 * i);
-      auto attempt = ElementInt(e, 5 * i + 1);
-      auto ref = ElementString(e, 5 * i + 2);
-      auto deadline = ElementInt(e, 5 * i + 3);
-      auto redeliveries = ElementInt(e, 5 * i + 4);
-      for (const absl::Status& s : {code.status(), attempt.status(), ref.status(),
-                                    deadline.status(), redeliveries.status()}) {
-        if (!s.ok()) return s;
-      }
+      if (!code.ok()) return code.status();
       const Delivery& d = deliveries[start + i];
       SendClaim c;
       static constexpr ClaimStatus kByCode[] = {ClaimStatus::kClaimed,  ClaimStatus::kCanceled,
@@ -372,10 +375,26 @@ absl::StatusOr<std::vector<SendClaim>> JobQueue::ClaimForSend(
       if (*code < 0 || *code > 5) return absl::InternalError("redis: unexpected claim result");
       c.status = kByCode[*code];
       c.delivery_id = DeliveryId(keys_.name(), d.job_id, d.version);
-      c.ref = *ref;
-      c.attempt = static_cast<int>(*attempt);
-      c.redeliveries = *redeliveries;
-      if (*deadline > 0) c.deadline_ms = *deadline;
+      if (e->element[5 * i + 2]->type == REDIS_REPLY_INTEGER) {
+        // The script did not read the job: the entry carries what the promoter read.
+        c.ref = d.ref;
+        c.attempt = std::max(0, d.attempt);
+        c.redeliveries = d.redeliveries;
+        if (d.deadline_ms > 0) c.deadline_ms = d.deadline_ms;
+      } else {
+        auto attempt = ElementInt(e, 5 * i + 1);
+        auto ref = ElementString(e, 5 * i + 2);
+        auto deadline = ElementInt(e, 5 * i + 3);
+        auto redeliveries = ElementInt(e, 5 * i + 4);
+        for (const absl::Status& s :
+             {attempt.status(), ref.status(), deadline.status(), redeliveries.status()}) {
+          if (!s.ok()) return s;
+        }
+        c.ref = *ref;
+        c.attempt = static_cast<int>(*attempt);
+        c.redeliveries = *redeliveries;
+        if (*deadline > 0) c.deadline_ms = *deadline;
+      }
       out.push_back(std::move(c));
     }
   }
@@ -414,11 +433,11 @@ absl::StatusOr<JobQueue::Reclaimed> JobQueue::ReclaimExpired(absl::string_view c
   if (consumer.empty()) return absl::InvalidArgumentError("consumer must not be empty");
   if (max_count < 1) return absl::InvalidArgumentError("max_count must be >= 1");
   absl::MutexLock lock(&mu_);
-  auto reply =
-      Run(ReclaimScript(), {keys_.ready(), keys_.due(), keys_.dead()},
-          {keys_.prefix(), std::string(kConsumerGroup), std::string(consumer), Ms(options_.lease),
-           std::string(cursor.empty() ? "0-0" : cursor), absl::StrCat(max_count),
-           absl::StrCat(options_.max_redeliveries), absl::StrCat(options_.dead_cap)});
+  auto reply = Run(ReclaimScript(), {keys_.ready(), keys_.due(), keys_.dead()},
+                   {keys_.prefix(), std::string(kConsumerGroup), std::string(consumer),
+                    Ms(options_.lease), std::string(cursor.empty() ? "0-0" : cursor),
+                    absl::StrCat(max_count), absl::StrCat(options_.max_redeliveries),
+                    absl::StrCat(options_.dead_cap), Ms(options_.sent_ttl)});
   if (!reply.ok()) {
     // No stream or group yet: nothing to reclaim.
     if (absl::IsFailedPrecondition(reply.status())) return Reclaimed{{}, "0-0", 0};
@@ -439,8 +458,9 @@ absl::StatusOr<JobQueue::Reclaimed> JobQueue::ReclaimExpired(absl::string_view c
     auto version = ElementInt(e, 2);
     auto due = ElementInt(e, 3);
     auto redeliveries = ElementInt(e, 4);
-    for (const absl::Status& s :
-         {eid.status(), job.status(), version.status(), due.status(), redeliveries.status()}) {
+    auto attempt = ElementString(e, 5);
+    for (const absl::Status& s : {eid.status(), job.status(), version.status(), due.status(),
+                                  redeliveries.status(), attempt.status()}) {
       if (!s.ok()) return s;
     }
     Delivery d;
@@ -450,6 +470,7 @@ absl::StatusOr<JobQueue::Reclaimed> JobQueue::ReclaimExpired(absl::string_view c
     d.due_ms = *due;
     d.reclaimed = true;
     d.redeliveries = *redeliveries;
+    if (!absl::SimpleAtoi(*attempt, &d.attempt)) d.attempt = -1;  // "-": unknown
     out.deliveries.push_back(std::move(d));
   }
   return out;

@@ -48,6 +48,11 @@ struct QueueOptions {
   // not failed attempts: RetryPolicy::max_attempts does not count them.
   int max_redeliveries = 5;
   int promote_batch = 200;  // jobs per PromoteDue call
+  // Jobs the promoter puts into one ready-stream entry (1..1000). Several per entry save Redis
+  // an XADD, a pending-entry record and an XACK per job; a consumer then reads, and must
+  // settle, the entry's jobs together (ReadyReader::Read counts entries). QueueStats' ready,
+  // pending and undelivered count entries.
+  int jobs_per_entry = 1;
   // The longest a promoter sleeps: schedules due later than now + this do not publish a
   // wake-up (the promoter will look by then anyway).
   absl::Duration wake_horizon = absl::Seconds(1);

@@ -11,12 +11,19 @@
 //                                 job id is the reference), l = end of useful life (Unix ms;
 //                                 absent = none), a = failed attempts (absent = 0),
 //                                 c = crash redeliveries (absent = 0)
-//   duban:{q}:r            STREAM ready jobs (fields j = job id, v = version, d = due ms) with
-//                                 consumer group "w"; settled entries are trimmed from the head
-//                                 (XTRIM MINID up to the oldest pending entry)
+//   duban:{q}:r            STREAM ready jobs with consumer group "w": an entry holds up to
+//                                 QueueOptions::jobs_per_entry jobs (fields n = count, b = packed
+//                                 records of id, version, due ms, attempts, redeliveries,
+//                                 deadline, ref: see PromoteScript; older entries: j, v, d, one
+//                                 job); settled entries are trimmed from the head (XTRIM MINID
+//                                 up to the oldest pending entry)
 //   duban:{q}:x            STREAM dead jobs (j, v, r, a, why, err), capped with MAXLEN
-//   duban:{q}:i:<job>:<v>  STRING idempotency key of one (job, version): "p<consumer>" while a
-//                                 send is claimed (TTL = lease), "s" once sent (TTL = sent TTL)
+//   duban:{q}:i:<job>:<v>  STRING send marker of one (job, version): "p<consumer>" while a
+//                                 send is claimed (TTL = lease), "s" once sent; "r<attempts>"
+//                                 while a retry waits, "c" replaced or canceled after its entry
+//                                 was queued, "u" suppressed, "x" dead (TTL = sent TTL). Every
+//                                 end of a version writes its marker, so a claim of a fresh
+//                                 entry needs no read of the job (see ClaimScript)
 //   duban:{q}:pl           STRING promoter lease: owner id, PX = lease
 //   duban:{q}:wake         pub/sub channel: published when a job becomes the earliest due
 //

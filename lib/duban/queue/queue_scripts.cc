@@ -44,6 +44,36 @@ local function trim_settled(ready, group)
   end
   redis.call('XTRIM', ready, 'MINID', minid)
 end
+-- Ends the life of send marker `ik` (a version replaced or canceled): 'c' unless it says
+-- sent. `in_due` = the job waited in the due set, so no entry of that version can be waiting
+-- for a first claim: only an existing marker (a claim, a retry's) is overwritten. Otherwise an
+-- entry of that version may still be in the stream, and its claim must find the 'c'.
+local function tomb(ik, in_due, ttl)
+  local m = redis.call('GET', ik)
+  if m == 's' then return end
+  if m or not in_due then redis.call('SET', ik, 'c', 'PX', ttl) end
+end
+-- The jobs of one ready entry: field 'b' holds records "id\tv\td\ta\tc\tl\t#r\tr\n"
+-- (see PromoteScript); an entry of the older layout has fields j, v, d.
+local function entry_jobs(f)
+  local m = {}
+  for i = 1, #f, 2 do m[f[i]] = f[i + 1] end
+  local out = {}
+  if m.b then
+    local b, pos = m.b, 1
+    while pos <= #b do
+      local id, v, d, a, c, l, rl, p = string.match(b,
+        '^([^\t]*)\t([^\t]*)\t([^\t]*)\t([^\t]*)\t([^\t]*)\t([^\t]*)\t(%d+)\t()', pos)
+      if not id then break end
+      rl = tonumber(rl)
+      out[#out + 1] = {id, v, d, a}
+      pos = p + rl + 1
+    end
+  elseif m.j and m.v then
+    out[1] = {m.j, m.v, m.d or '0', '-'}
+  end
+  return out
+end
 local function earliest(due_key)
   local head = redis.call('ZRANGE', due_key, 0, 0, 'WITHSCORES')
   if head[2] then return tonumber(head[2]) end
@@ -59,6 +89,7 @@ LuaScript Make(const char* name, const char* body) {
 
 // KEYS[1] due ZSET
 // ARGV[1] key prefix, ARGV[2] wake channel, ARGV[3] wake horizon ms, ARGV[4] n,
+// ARGV[5] marker TTL ms (the sent TTL),
 // then n times: job id, version, due ms, ref ('' = none), deadline ms ('0' = none).
 // Returns n codes: 0 created, 1 rescheduled (newer version), 2 same version (ignored),
 // 3 older version than stored (ignored), 4 this version was already sent (ignored).
@@ -68,22 +99,28 @@ const LuaScript& ScheduleScript() {
   static const LuaScript s = Make("schedule", R"lua(
 local due_key = KEYS[1]
 local prefix, channel = ARGV[1], ARGV[2]
-local horizon, n = tonumber(ARGV[3]), tonumber(ARGV[4])
+local horizon, n, ttl = tonumber(ARGV[3]), tonumber(ARGV[4]), ARGV[5]
 local now = now_ms()
 local first = earliest(due_key)
 local wake = nil
 local out = {}
 for i = 0, n - 1 do
-  local b = 5 + i * 5
+  local b = 6 + i * 5
   local id, ver, due, ref, dl = ARGV[b], ARGV[b + 1], ARGV[b + 2], ARGV[b + 3], ARGV[b + 4]
   local jk = prefix .. 'j:' .. id
   local cur = redis.call('HGET', jk, 'v')
+  local ik = prefix .. 'i:' .. id .. ':' .. ver
+  local marker = nil
+  if not (cur and tonumber(cur) >= tonumber(ver)) then marker = redis.call('GET', ik) end
   local code
   if cur and tonumber(cur) >= tonumber(ver) then
     if tonumber(cur) == tonumber(ver) then code = 2 else code = 3 end
-  elseif redis.call('GET', prefix .. 'i:' .. id .. ':' .. ver) == 's' then
+  elseif marker == 's' then
     code = 4
   else
+    -- A marker left by an earlier life of this (job, version) (canceled, suppressed, dead)
+    -- must not stop the new one.
+    if marker then redis.call('DEL', ik) end
     if cur then
       redis.call('DEL', jk)
       code = 1
@@ -94,7 +131,8 @@ for i = 0, n - 1 do
     if ref ~= '' then f[#f + 1] = 'r'; f[#f + 1] = ref end
     if dl ~= '0' then f[#f + 1] = 'l'; f[#f + 1] = dl end
     redis.call('HSET', jk, unpack(f))
-    redis.call('ZADD', due_key, due, id)
+    local added = redis.call('ZADD', due_key, due, id)
+    if cur then tomb(prefix .. 'i:' .. id .. ':' .. cur, added == 0, ttl) end
     local d = tonumber(due)
     if first == nil or d < first then
       first = d
@@ -110,14 +148,16 @@ return out
 }
 
 // KEYS[1] due ZSET
-// ARGV[1] key prefix, ARGV[2] n, then n times: job id, version.
+// ARGV[1] key prefix, ARGV[2] n, ARGV[3] marker TTL ms, then n times: job id, version.
 // Returns n codes: 0 canceled, 1 not found, 2 stored version is newer (ignored).
+// A job canceled while in the ready stream leaves 'c' on its send marker (tomb), so the
+// entry's claim sees it without reading the job.
 const LuaScript& CancelScript() {
   static const LuaScript s = Make("cancel", R"lua(
-local prefix, n = ARGV[1], tonumber(ARGV[2])
+local prefix, n, ttl = ARGV[1], tonumber(ARGV[2]), ARGV[3]
 local out = {}
 for i = 0, n - 1 do
-  local id, ver = ARGV[3 + i * 2], ARGV[4 + i * 2]
+  local id, ver = ARGV[4 + i * 2], ARGV[5 + i * 2]
   local jk = prefix .. 'j:' .. id
   local cur = redis.call('HGET', jk, 'v')
   if not cur then
@@ -126,7 +166,8 @@ for i = 0, n - 1 do
     out[#out + 1] = 2
   else
     redis.call('DEL', jk)
-    redis.call('ZREM', KEYS[1], id)
+    local in_due = redis.call('ZREM', KEYS[1], id) == 1
+    tomb(prefix .. 'i:' .. id .. ':' .. cur, in_due, ttl)
     out[#out + 1] = 0
   end
 end
@@ -136,7 +177,7 @@ return out
 }
 
 // KEYS[1] due ZSET, KEYS[2] ready STREAM
-// ARGV[1] key prefix, ARGV[2] batch limit, ARGV[3] consumer group
+// ARGV[1] key prefix, ARGV[2] batch limit, ARGV[3] consumer group, ARGV[4] jobs per entry
 // Moves up to `limit` jobs due at server time into the stream in due order (ties by job id).
 // Returns {taken from the due set, added to the stream, next due ms or -1, server now ms}.
 // A member without its hash (a cancel raced an older layout) is dropped, not promoted.
@@ -145,9 +186,14 @@ return out
 // from the job's 'd' field, not from WITHSCORES: Redis 7.0 formats every score with
 // snprintf("%.17g"), about 5% of Redis's time in the throughput benchmark; a job stored
 // before 'd' existed falls back to its score.
+// Up to `per entry` jobs share one stream entry (one XADD, one pending entry, one XACK), in
+// field 'b' as records "id\tv\td\ta\tc\tl\t#r\tr\n": version, due ms, attempts, redeliveries,
+// deadline ms ('0' = none) and ref with its length (a ref may hold any byte). The consumer's
+// claim takes attempts, ref and deadline from the entry instead of reading the job again.
 const LuaScript& PromoteScript() {
   static const LuaScript s = Make("promote", R"lua(
 local jp, limit, group = ARGV[1] .. 'j:', tonumber(ARGV[2]), ARGV[3]
+local per_entry = tonumber(ARGV[4])
 local due_key, ready = KEYS[1], KEYS[2]
 local now = now_ms()
 local items = redis.call('ZRANGE', due_key, '-inf', now, 'BYSCORE', 'LIMIT', 0, limit)
@@ -156,15 +202,27 @@ local added = 0
 if taken > 0 and redis.call('EXISTS', ready) == 0 then
   redis.call('XGROUP', 'CREATE', ready, group, '0', 'MKSTREAM')
 end
-for i = 1, taken do
-  local id = items[i]
-  local h = redis.call('HMGET', jp .. id, 'v', 'd')
-  if h[1] then
-    local d = h[2] or redis.call('ZSCORE', due_key, id)
-    redis.call('XADD', ready, '*', 'j', id, 'v', h[1], 'd', d)
-    added = added + 1
+local parts, k = {}, 0
+local function emit()
+  if k > 0 then
+    redis.call('XADD', ready, '*', 'n', k, 'b', table.concat(parts))
+    parts, k = {}, 0
   end
 end
+for i = 1, taken do
+  local id = items[i]
+  local h = redis.call('HMGET', jp .. id, 'v', 'd', 'a', 'c', 'l', 'r')
+  if h[1] then
+    local d = h[2] or redis.call('ZSCORE', due_key, id)
+    local r = h[6] or ''
+    k = k + 1
+    parts[k] = id .. '\t' .. h[1] .. '\t' .. d .. '\t' .. (h[3] or '0') .. '\t' ..
+               (h[4] or '0') .. '\t' .. (h[5] or '0') .. '\t' .. #r .. '\t' .. r .. '\n'
+    added = added + 1
+    if k >= per_entry then emit() end
+  end
+end
+emit()
 if taken > 0 then redis.call('ZREMRANGEBYRANK', due_key, 0, string.format('%d', taken - 1)) end
 local nxt = earliest(due_key)
 if nxt == nil then nxt = -1 end
@@ -175,13 +233,25 @@ return {taken, added, string.format('%d', nxt), string.format('%d', now)}
 
 // KEYS[1] due ZSET (unused: names the slot)
 // ARGV[1] key prefix, ARGV[2] consumer, ARGV[3] claim TTL ms (the lease), ARGV[4] n,
-// then n times: job id, version.
+// then n times: job id, version, source ('e' = a first read of a ready entry, which carries
+// what the promoter read from the job; 'h' = read the job), attempts of the entry ('-' =
+// unknown), deadline ms of the entry ('0' = none).
 // Returns 5n values, one flat group per job (no nested tables: cheaper to build and to
-// send): code, attempt, ref, deadline ms, redeliveries; codes:
-// 0 claimed (send it), 1 canceled (job gone), 2 stale (job has another version),
-// 3 already sent, 4 in flight (claimed by another consumer whose lease holds),
-// 5 expired (past its useful life; dead-letter it).
+// send): code, attempt, ref, deadline ms, redeliveries (for source 'e' four zeros: the entry
+// has them); codes:
+// 0 claimed (send it), 1 canceled (job gone), 2 stale (job has another version, or the entry
+// predates a retry of it), 3 already sent, 4 in flight (claimed by another consumer whose
+// lease holds), 5 expired (past its useful life; dead-letter it).
 // A claim by the same consumer again succeeds (a retried call after a lost reply).
+//
+// The send marker duban:{q}:i:<job>:<v> says what became of a (job, version): 'p<consumer>'
+// claimed, 's' sent, 'r<attempts>' waiting for that retry, and 'c' / 'u' / 'x' for a version
+// replaced or canceled, suppressed, dead. Every way a version ends writes its marker in the
+// same script, so for a first read of an entry one SET NX GET decides: no marker means the job
+// is still at that version (the promoter read it, and nothing ended it since). Only a marker
+// that ends the version needs a read of the job to tell canceled from stale, and a reclaimed
+// entry (the job may have moved on while its consumer was dead) or one past its deadline
+// reads the job as before.
 const LuaScript& ClaimScript() {
   static const LuaScript s = Make("claim", R"lua(
 local jp, ip = ARGV[1] .. 'j:', ARGV[1] .. 'i:'
@@ -190,39 +260,68 @@ local mine = 'p' .. consumer
 local now = now_ms()
 local out = {}
 local k = 0
-for b = 5, 3 + n * 2, 2 do
-  local id, ver = ARGV[b], ARGV[b + 1]
+-- Takes the send marker: a code, given the job is (or was, for 'e') at this version.
+local function take(ik, ea)
+  local cur = redis.call('SET', ik, mine, 'NX', 'PX', ttl, 'GET')
+  if not cur then return 0 end
+  if cur == mine then
+    redis.call('PEXPIRE', ik, ttl)
+    return 0
+  end
+  if cur == 's' then return 3 end
+  local c1 = string.byte(cur, 1)
+  if c1 == 112 then return 4 end                       -- 'p': another consumer's claim
+  if c1 == 114 and ea ~= '-' and cur ~= 'r' .. ea then  -- 'r': a retry of a later attempt
+    return 2
+  end
+  return nil, c1  -- a retry's own delivery, or a marker that ended the version
+end
+for b = 5, 3 + n * 5, 5 do
+  local id, ver, src, ea, el = ARGV[b], ARGV[b + 1], ARGV[b + 2], ARGV[b + 3], ARGV[b + 4]
   local ik = ip .. id .. ':' .. ver
-  local h = redis.call('HMGET', jp .. id, 'v', 'a', 'r', 'l', 'c')
-  local l = h[4]
-  local code
-  if not h[1] then
-    if redis.call('GET', ik) == 's' then code = 3 else code = 1 end
-  elseif h[1] ~= ver then
-    code = 2
-  elseif l and tonumber(l) < now then
-    code = 5
-  elseif redis.call('SET', ik, mine, 'NX', 'PX', ttl) then
-    code = 0
+  local code = nil
+  local h = nil
+  if src == 'e' and (el == '0' or tonumber(el) >= now) then
+    local c1
+    code, c1 = take(ik, ea)
+    if code == nil then
+      if c1 == 114 then
+        redis.call('SET', ik, mine, 'PX', ttl)
+        code = 0
+      else
+        local v = redis.call('HGET', jp .. id, 'v')
+        if not v then code = 1 elseif v ~= ver then code = 2 else
+          redis.call('SET', ik, mine, 'PX', ttl)
+          code = 0
+        end
+      end
+    end
   else
-    local cur = redis.call('GET', ik)
-    if cur == 's' then
-      code = 3
-    elseif cur == mine then
-      redis.call('PEXPIRE', ik, ttl)
-      code = 0
-    elseif not cur then
-      redis.call('SET', ik, mine, 'PX', ttl)
-      code = 0
+    h = redis.call('HMGET', jp .. id, 'v', 'a', 'r', 'l', 'c')
+    local l = h[4]
+    if not h[1] then
+      if redis.call('GET', ik) == 's' then code = 3 else code = 1 end
+    elseif h[1] ~= ver then
+      code = 2
+    elseif l and tonumber(l) < now then
+      code = 5
     else
-      code = 4
+      code = take(ik, ea)
+      if code == nil then
+        redis.call('SET', ik, mine, 'PX', ttl)
+        code = 0
+      end
     end
   end
   out[k + 1] = code
-  out[k + 2] = h[2] or '0'
-  out[k + 3] = h[3] or ''
-  out[k + 4] = l or '0'
-  out[k + 5] = h[5] or '0'
+  if h then
+    out[k + 2] = h[2] or '0'
+    out[k + 3] = h[3] or ''
+    out[k + 4] = h[4] or '0'
+    out[k + 5] = h[5] or '0'
+  else
+    out[k + 2], out[k + 3], out[k + 4], out[k + 5] = 0, 0, 0, 0
+  end
   k = k + 5
 end
 return out
@@ -260,60 +359,72 @@ return out
 // KEYS[1] ready STREAM, KEYS[2] due ZSET, KEYS[3] dead STREAM
 // ARGV[1] key prefix, ARGV[2] group, ARGV[3] consumer, ARGV[4] min idle ms (the lease),
 // ARGV[5] start cursor, ARGV[6] count, ARGV[7] max redeliveries (0 = unlimited),
-// ARGV[8] dead cap
+// ARGV[8] dead cap, ARGV[9] marker TTL ms
 // Takes over entries whose lease expired. A takeover is a redelivery, not a failed attempt:
 // it bumps the job's redelivery counter c, never its attempt counter a. A send claim left by
 // the previous owner is released (its outcome is unknown: the new owner sends again with the
 // same delivery id); a "sent" marker stays, so a send that completed is not repeated. A job
 // redelivered more than max redeliveries times (it keeps killing its consumers: a poison
 // message) is dead-lettered with reason 'redeliveries' instead of handed out again.
+// An entry holds one or more jobs (see PromoteScript); each is handed out on its own, and the
+// entry is acknowledged here only when every job of it was dead-lettered (otherwise the new
+// owner acknowledges it once it settles the jobs handed out). A dead-lettered job leaves 'x'
+// on its send marker.
 // Returns {next cursor, dead-lettered count, {entry id, job id, version, due ms,
-// redeliveries}...}.
+// redeliveries, attempts of the entry ('-' = unknown)}...}.
 const LuaScript& ReclaimScript() {
   static const LuaScript s = Make("reclaim", R"lua(
 local ready, due_key, dead = KEYS[1], KEYS[2], KEYS[3]
 local prefix, group, consumer = ARGV[1], ARGV[2], ARGV[3]
-local max_redeliveries, cap = tonumber(ARGV[7]), ARGV[8]
+local max_redeliveries, cap, ttl = tonumber(ARGV[7]), ARGV[8], ARGV[9]
 local r = redis.call('XAUTOCLAIM', ready, group, consumer, ARGV[4], ARGV[5], 'COUNT', ARGV[6])
 local out = {r[1], 0}
 local buried = {}
+local nburied = 0
 for _, e in ipairs(r[2]) do
   local f = e[2]
   if f then
-    local m = {}
-    for i = 1, #f, 2 do m[f[i]] = f[i + 1] end
-    local c = 0
-    local give = true
-    if m.j and m.v then
-      local jk = prefix .. 'j:' .. m.j
-      local ik = prefix .. 'i:' .. m.j .. ':' .. m.v
+    local given = 0
+    local jobs = entry_jobs(f)
+    for _, job in ipairs(jobs) do
+      local id, ver, due, ea = job[1], job[2], job[3], job[4]
+      local c = 0
+      local give = true
+      local jk = prefix .. 'j:' .. id
+      local ik = prefix .. 'i:' .. id .. ':' .. ver
       local cur = redis.call('GET', ik)
-      if cur and cur ~= 's' then redis.call('DEL', ik) end
+      -- A claim of the dead owner goes (its send's outcome is unknown); other markers stay.
+      if cur and string.byte(cur, 1) == 112 then redis.call('DEL', ik) end
       local h = redis.call('HMGET', jk, 'v', 'r', 'a')
-      if h[1] == m.v then
+      if h[1] == ver then
         c = redis.call('HINCRBY', jk, 'c', 1)
         if max_redeliveries > 0 and c > max_redeliveries and cur ~= 's' then
-          local fields = {'j', m.j, 'v', m.v, 'a', h[3] or '0'}
+          local fields = {'j', id, 'v', ver, 'a', h[3] or '0'}
           if h[2] then fields[#fields + 1] = 'r'; fields[#fields + 1] = h[2] end
           fields[#fields + 1] = 'why'; fields[#fields + 1] = 'redeliveries'
           fields[#fields + 1] = 'err'
           fields[#fields + 1] = 'redelivered ' .. c .. ' times without being settled'
           redis.call('XADD', dead, 'MAXLEN', cap, '*', unpack(fields))
           redis.call('DEL', jk)
-          redis.call('ZREM', due_key, m.j)
-          buried[#buried + 1] = e[1]
+          redis.call('ZREM', due_key, id)
+          redis.call('SET', ik, 'x', 'PX', ttl)
+          nburied = nburied + 1
           give = false
         end
       end
+      if give then
+        out[#out + 1] = {e[1], id, ver, due, c, ea}
+        given = given + 1
+      end
     end
-    if give then out[#out + 1] = {e[1], m.j or '', m.v or '0', m.d or '0', c} end
+    if given == 0 then buried[#buried + 1] = e[1] end  -- all dead-lettered, or no job in it
   end
 end
 if #buried > 0 then
   redis.call('XACK', ready, group, unpack(buried))
   trim_settled(ready, group)
-  out[2] = #buried
 end
+out[2] = nburied
 return out
 )lua");
   return s;
@@ -326,6 +437,8 @@ return out
 // kind's extra fields (only retries and dead letters have any, so a batch of sends carries
 // no padding):
 //   kind 's' sent:        mark (job, version) sent; remove the job if still this version
+//                         (a claim marker 'p…' replaced by 's' proves it is: every end of a
+//                         version overwrites the marker, so the job is not read then)
 //   kind 'u' suppressed:  remove the job if still this version (finished without a send)
 //   kind 'k' skip:        only remove the entry (stale, canceled or duplicate delivery); if the
 //                         job is still at this version it returns to the due set at
@@ -336,8 +449,11 @@ return out
 //                         ('max_attempts'): then dead
 //   kind 'x' dead:        + reason, last error
 // Every item's entry is XACK'd (all in one call), then the settled head of the stream is
-// trimmed (trim_settled). A job whose stored version differs from the item's
-// (rescheduled meanwhile) is left alone: the newer schedule stands. Jobs finished by a send
+// trimmed (trim_settled). An entry holding several jobs must be named only by the item that
+// settles its last job (the caller's bookkeeping: see DeliveryWorker). Each end of a version
+// leaves its marker for the sent TTL (see ClaimScript): 's' sent, 'u' suppressed, 'x' dead,
+// and a retry 'r<attempts>' until it is claimed again. A job whose stored version differs from the
+// item's (rescheduled meanwhile) is left alone: the newer schedule stands. Jobs finished by a send
 // or a suppression are removed together (one DEL and one ZREM for the batch); `gone` keeps
 // later items of the same call seeing them as removed, exactly as if removed one by one.
 // Returns 2n values, a flat pair per item: code, detail; codes 0 done, 1 ignored (other
@@ -372,6 +488,7 @@ local function version_of(jk, id)
   return redis.call('HGET', jk, 'v')
 end
 local function bury(jk, id, ver, h, attempts, reason, err)
+  redis.call('SET', ip .. id .. ':' .. ver, 'x', 'PX', sent_ttl)
   local f = {'j', id, 'v', ver, 'a', attempts}
   if h[2] then f[#f + 1] = 'r'; f[#f + 1] = h[2] end
   f[#f + 1] = 'why'; f[#f + 1] = reason
@@ -388,15 +505,18 @@ for i = 1, n do
   local jk = jp .. id
   local code, detail = 1, ''
   if kind == 's' then
-    redis.call('SET', ip .. id .. ':' .. ver, 's', 'PX', sent_ttl)
-    if version_of(jk, id) == ver then
+    local was = redis.call('SET', ip .. id .. ':' .. ver, 's', 'PX', sent_ttl, 'GET')
+    if not gone[id] and was and string.byte(was, 1) == 112 then
+      finish(jk, id)
+      code = 0
+    elseif version_of(jk, id) == ver then
       finish(jk, id)
       code = 0
     end
   elseif kind == 'u' then
     if version_of(jk, id) == ver then
-      -- The claim goes now, not with the batch: a later 's' item of this call may set it.
-      redis.call('DEL', ip .. id .. ':' .. ver)
+      -- Now, not with the batch: a later 's' item of this call may overwrite it.
+      redis.call('SET', ip .. id .. ':' .. ver, 'u', 'PX', sent_ttl)
       finish(jk, id)
       code = 0
     end
@@ -414,7 +534,6 @@ for i = 1, n do
     local h = {}
     if not gone[id] then h = redis.call('HMGET', jk, 'v', 'r', 'l', 'a') end
     if h[1] == ver then
-      redis.call('DEL', ip .. id .. ':' .. ver)
       local attempts = tonumber(h[4] or '0') + 1
       local at = now + tonumber(x1)
       local max = tonumber(x3)
@@ -427,6 +546,9 @@ for i = 1, n do
       else
         local at_ms = string.format('%d', at)
         redis.call('HSET', jk, 'a', attempts, 'd', at_ms)
+        -- Releases the claim; an older entry of this job (left unacknowledged by a consumer
+        -- that died) is told apart from the retry's own by its attempts.
+        redis.call('SET', ip .. id .. ':' .. ver, 'r' .. attempts, 'PX', sent_ttl)
         if not first_known then
           remove_gone()
           first = earliest(due_key)
@@ -446,7 +568,6 @@ for i = 1, n do
     local h = {}
     if not gone[id] then h = redis.call('HMGET', jk, 'v', 'r', 'l', 'a') end
     if h[1] == ver then
-      redis.call('DEL', ip .. id .. ':' .. ver)
       bury(jk, id, ver, h, tonumber(h[4] or '0'), x1, x2)
       code, detail = 3, x1
     end

@@ -61,6 +61,13 @@ struct Delivery {
   int64_t due_ms = 0;        // when it was due (for the lateness histogram: fired - due)
   bool reclaimed = false;    // taken over from a consumer whose lease expired
   int64_t redeliveries = 0;  // crash redeliveries so far (reclaims only; not attempts)
+  // What the promoter read from the job when it queued the entry. `carried` (a first read of
+  // an entry) lets ClaimForSend take ref, deadline and attempts from here instead of reading
+  // the job; a reclaimed delivery has only `attempt`.
+  bool carried = false;
+  int attempt = -1;  // failed attempts when queued (-1: unknown, an entry of the older layout)
+  std::string ref;
+  int64_t deadline_ms = 0;  // 0 = none
 };
 
 enum class ClaimStatus {

@@ -54,6 +54,46 @@ absl::StatusOr<std::vector<Delivery>> ReadyReader::Read(int max_count, absl::Dur
   return ParseReadyEntries(stream->element[1]);
 }
 
+namespace {
+
+// Appends the jobs of a packed entry (field 'b', records "id\tv\td\ta\tc\tl\t#r\tr\n": see
+// PromoteScript). A malformed record fails the read; its entries stay pending and come back
+// through the janitor after the lease.
+absl::Status AppendPacked(absl::string_view entry_id, absl::string_view b,
+                          std::vector<Delivery>& out) {
+  size_t pos = 0;
+  while (pos < b.size()) {
+    absl::string_view f[7];
+    for (int i = 0; i < 7; ++i) {
+      size_t tab = b.find('\t', pos);
+      if (tab == absl::string_view::npos) {
+        return absl::InternalError(absl::StrCat("redis: malformed ready entry ", entry_id));
+      }
+      f[i] = b.substr(pos, tab - pos);
+      pos = tab + 1;
+    }
+    size_t ref_len = 0;
+    if (!absl::SimpleAtoi(f[6], &ref_len) || pos + ref_len > b.size()) {
+      return absl::InternalError(absl::StrCat("redis: malformed ready entry ", entry_id));
+    }
+    Delivery d;
+    d.entry_id = std::string(entry_id);
+    d.job_id = std::string(f[0]);
+    d.carried = true;
+    if (!absl::SimpleAtoi(f[1], &d.version) || !absl::SimpleAtoi(f[2], &d.due_ms) ||
+        !absl::SimpleAtoi(f[3], &d.attempt) || !absl::SimpleAtoi(f[4], &d.redeliveries) ||
+        !absl::SimpleAtoi(f[5], &d.deadline_ms) || d.job_id.empty()) {
+      return absl::InternalError(absl::StrCat("redis: malformed ready entry ", entry_id));
+    }
+    d.ref = std::string(b.substr(pos, ref_len));
+    pos += ref_len + 1;  // and the '\n'
+    out.push_back(std::move(d));
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
 absl::StatusOr<std::vector<Delivery>> ParseReadyEntries(const redisReply* entries) {
   if (auto s = ExpectArray(entries, 0); !s.ok()) return s;
   std::vector<Delivery> out;
@@ -68,20 +108,26 @@ absl::StatusOr<std::vector<Delivery>> ParseReadyEntries(const redisReply* entrie
     if (auto s = ExpectArray(f, 0); !s.ok()) return s;
     Delivery d;
     d.entry_id = *id;
+    bool packed = false;
     for (size_t k = 0; k + 1 < f->elements; k += 2) {
-      auto name = ReplyString(f->element[k]);
-      auto value = ReplyString(f->element[k + 1]);
-      if (!name.ok()) return name.status();
-      if (!value.ok()) return value.status();
-      if (*name == "j") {
-        d.job_id = *value;
-      } else if (*name == "v") {
-        (void)absl::SimpleAtoi(*value, &d.version);
-      } else if (*name == "d") {
-        (void)absl::SimpleAtoi(*value, &d.due_ms);
+      const redisReply* name = f->element[k];
+      const redisReply* value = f->element[k + 1];
+      if (name->type != REDIS_REPLY_STRING || value->type != REDIS_REPLY_STRING) {
+        return absl::InternalError("redis: expected a string reply");
+      }
+      absl::string_view n(name->str, name->len), v(value->str, value->len);
+      if (n == "b") {
+        packed = true;
+        if (auto s = AppendPacked(*id, v, out); !s.ok()) return s;
+      } else if (n == "j") {  // the older layout: one job per entry
+        d.job_id = std::string(v);
+      } else if (n == "v") {
+        (void)absl::SimpleAtoi(v, &d.version);
+      } else if (n == "d") {
+        (void)absl::SimpleAtoi(v, &d.due_ms);
       }
     }
-    if (d.job_id.empty()) continue;  // not a queue entry
+    if (packed || d.job_id.empty()) continue;  // packed: appended above; else not a queue entry
     out.push_back(std::move(d));
   }
   return out;

@@ -37,7 +37,9 @@ class ReadyReader {
   absl::Duration current_timeout_;
 };
 
-// Parses an XREADGROUP / XRANGE style list of entries ({id, {j, <job>, v, <ver>, d, <due>}}).
+// Parses an XREADGROUP / XRANGE style list of entries: {id, {n, <count>, b, <packed jobs>}}
+// (one Delivery per job, all with the entry's id) or the older {id, {j, <job>, v, <ver>, d,
+// <due>}}.
 absl::StatusOr<std::vector<Delivery>> ParseReadyEntries(const redisReply* entries);
 
 }  // namespace duban::queue
