@@ -196,25 +196,47 @@ absl::Status Database::Write(const std::function<absl::Status(Connection&)>& fn)
   return status;
 }
 
-absl::Status Database::Read(const std::function<absl::Status(Connection&)>& fn) {
-  std::unique_ptr<Connection> conn;
-  {
-    std::unique_lock<std::mutex> lock(readers_mu_);
-    readers_cv_.wait(lock, [&] { return !idle_readers_.empty(); });
-    conn = std::move(idle_readers_.back());
-    idle_readers_.pop_back();
-  }
-  absl::Status status = RunSimple(*conn, "BEGIN");
-  if (status.ok()) {
-    status = fn(*conn);
-    (void)RunSimple(*conn, "COMMIT");
-  }
+std::unique_ptr<Connection> Database::BorrowReader() {
+  std::unique_lock<std::mutex> lock(readers_mu_);
+  readers_cv_.wait(lock, [&] { return !idle_readers_.empty(); });
+  std::unique_ptr<Connection> conn = std::move(idle_readers_.back());
+  idle_readers_.pop_back();
+  return conn;
+}
+
+void Database::ReturnReader(std::unique_ptr<Connection> conn) {
   {
     std::lock_guard<std::mutex> lock(readers_mu_);
     idle_readers_.push_back(std::move(conn));
   }
   readers_cv_.notify_one();
+}
+
+absl::Status Database::Read(const std::function<absl::Status(Connection&)>& fn) {
+  std::unique_ptr<Connection> conn = BorrowReader();
+  absl::Status status = RunSimple(*conn, "BEGIN");
+  if (status.ok()) {
+    status = fn(*conn);
+    (void)RunSimple(*conn, "COMMIT");
+  }
+  ReturnReader(std::move(conn));
   return status;
+}
+
+Database::LazyRead::~LazyRead() {
+  if (conn_ == nullptr) return;
+  if (begun_) (void)RunSimple(*conn_, "COMMIT");
+  db_.ReturnReader(std::move(conn_));
+}
+
+absl::StatusOr<Connection*> Database::LazyRead::connection() {
+  if (conn_ == nullptr) conn_ = db_.BorrowReader();
+  if (!begun_) {
+    // Retried on the next call if BEGIN failed; the connection stays borrowed until the end.
+    if (auto s = RunSimple(*conn_, "BEGIN"); !s.ok()) return s;
+    begun_ = true;
+  }
+  return conn_.get();
 }
 
 }  // namespace duban::sqlite

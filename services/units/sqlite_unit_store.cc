@@ -138,34 +138,63 @@ Contact ReadContact(const Stmt& s) {
   return c;
 }
 
+UnitRef ReadUnitRef(const Stmt& s) { return std::make_shared<const Unit>(ReadUnit(s)); }
+
 using sqlite::Collect;
 using sqlite::CollectOne;
 
-// A transaction. Read transactions answer the recipient lookups from the in-memory index
-// (`index`); write transactions read the database (their own uncommitted rows included) and
-// record what they change in `changes`, which the store applies to the index after commit.
+}  // namespace
+
+// The rows a write transaction changed, as committed, in the order it changed them; the store
+// puts them into its in-memory indexes after the commit.
+struct SqliteUnitStore::Changes {
+  std::vector<UnitRef> units;
+  std::vector<Contact> contacts;
+  void clear() {
+    units.clear();
+    contacts.clear();
+  }
+};
+
+namespace {
+
+// A transaction. Read transactions answer unit lookups, subtree listings and contacts in effect
+// from the in-memory indexes (`units`, `contacts`); write transactions read the database (their
+// own uncommitted rows included) and record each row they change in `changes`.
 class SqliteUnitTx : public UnitWriter {
  public:
-  SqliteUnitTx(Connection& c, const RecipientIndex* index, RecipientIndex::Changes* changes)
-      : c_(c), index_(index), changes_(changes) {}
+  // A read transaction: the file is read through `lazy`, begun only if a method needs it.
+  SqliteUnitTx(sqlite::Database::LazyRead& lazy, const UnitIndex& units,
+               const ContactIndex& contacts)
+      : lazy_(&lazy), units_(&units), contacts_(&contacts) {}
+  // A write transaction on `c`, recording its changed rows in `changes`.
+  SqliteUnitTx(Connection& c, SqliteUnitStore::Changes& changes) : c_(&c), changes_(&changes) {}
 
-  absl::StatusOr<std::optional<Unit>> FindUnit(const std::string& id) override {
-    auto s = c_.Prepare(absl::StrCat("SELECT ", kUnitColumns, " FROM units WHERE id = ?1"));
+  absl::StatusOr<UnitRef> FindUnit(const std::string& id) override {
+    if (units_ != nullptr) return units_->Find(id);
+    auto s = Prepare(absl::StrCat("SELECT ", kUnitColumns, " FROM units WHERE id = ?1"));
     if (!s.ok()) return s.status();
     s->Bind(1, id);
-    return CollectOne<Unit>(*s, ReadUnit);
+    auto row = s->Step();
+    if (!row.ok()) return row.status();
+    return *row ? ReadUnitRef(*s) : nullptr;
   }
 
   absl::StatusOr<std::optional<Unit>> FindUnitByRequestId(const std::string& rid) override {
-    auto s = c_.Prepare(absl::StrCat("SELECT ", kUnitColumns, " FROM units WHERE request_id = ?1"));
+    auto s = Prepare(absl::StrCat("SELECT ", kUnitColumns, " FROM units WHERE request_id = ?1"));
     if (!s.ok()) return s.status();
     s->Bind(1, rid);
     return CollectOne<Unit>(*s, ReadUnit);
   }
 
   absl::StatusOr<std::vector<Unit>> FindUnits(const std::vector<std::string>& ids) override {
-    auto s = c_.Prepare(absl::StrCat("SELECT ", kUnitColumns,
-                                     " FROM units WHERE id IN (SELECT value FROM json_each(?1))"));
+    if (units_ != nullptr) {
+      std::vector<Unit> out;
+      for (const UnitRef& u : units_->FindMany(ids)) out.push_back(*u);
+      return out;
+    }
+    auto s = Prepare(absl::StrCat("SELECT ", kUnitColumns,
+                                  " FROM units WHERE id IN (SELECT value FROM json_each(?1))"));
     if (!s.ok()) return s.status();
     s->Bind(1, JsonArray(ids));
     return Collect<Unit>(*s, ReadUnit);
@@ -173,8 +202,8 @@ class SqliteUnitTx : public UnitWriter {
 
   absl::StatusOr<absl::flat_hash_map<std::string, std::string>> FindUnitPaths(
       const std::vector<std::string>& ids) override {
-    if (index_ != nullptr) return index_->Paths(ids);
-    auto s = c_.Prepare("SELECT id, path FROM units WHERE id IN (SELECT value FROM json_each(?1))");
+    if (units_ != nullptr) return units_->Paths(ids);
+    auto s = Prepare("SELECT id, path FROM units WHERE id IN (SELECT value FROM json_each(?1))");
     if (!s.ok()) return s.status();
     s->Bind(1, JsonArray(ids));
     absl::flat_hash_map<std::string, std::string> paths;
@@ -188,8 +217,9 @@ class SqliteUnitTx : public UnitWriter {
     return paths;
   }
 
-  absl::StatusOr<std::vector<Unit>> ListUnits(const UnitFilter& f, const std::string& after_path,
-                                              int limit) override {
+  absl::StatusOr<std::vector<UnitRef>> ListUnits(const UnitFilter& f, const std::string& after_path,
+                                                 int limit) override {
+    if (units_ != nullptr && UnitIndex::CanList(f)) return units_->List(f, after_path, limit);
     // The SQL text depends only on which filters are present, so each shape is prepared once.
     // One lower bound only: SQLite ranges an index on a single lower bound, so with both
     // "path > cursor" and "path >= subtree" it would scan from the first of them.
@@ -206,7 +236,7 @@ class SqliteUnitTx : public UnitWriter {
       sql += " AND EXISTS (SELECT 1 FROM unit_tags t WHERE t.unit_id = units.id AND t.tag = ?6)";
     }
     sql += " ORDER BY path LIMIT ?7";
-    auto s = c_.Prepare(sql);
+    auto s = Prepare(sql);
     if (!s.ok()) return s.status();
     s->Bind(1, from_subtree_root ? f.subtree_path : after_path);
     if (!f.subtree_path.empty()) s->Bind(3, PathUpperBound(f.subtree_path));
@@ -218,7 +248,7 @@ class SqliteUnitTx : public UnitWriter {
     }
     if (!f.tag.empty()) s->Bind(6, f.tag);
     s->Bind(7, static_cast<int64_t>(limit));
-    return Collect<Unit>(*s, ReadUnit);
+    return Collect<UnitRef>(*s, ReadUnitRef);
   }
 
   absl::StatusOr<std::vector<KindCount>> CountUnits(const std::string& subtree_path,
@@ -230,7 +260,7 @@ class SqliteUnitTx : public UnitWriter {
       sql += " AND EXISTS (SELECT 1 FROM unit_tags t WHERE t.unit_id = units.id AND t.tag = ?3)";
     }
     sql += " GROUP BY kind ORDER BY kind";
-    auto s = c_.Prepare(sql);
+    auto s = Prepare(sql);
     if (!s.ok()) return s.status();
     s->Bind(1, subtree_path).Bind(2, PathUpperBound(subtree_path));
     if (!tag.empty()) s->Bind(3, tag);
@@ -240,8 +270,7 @@ class SqliteUnitTx : public UnitWriter {
   }
 
   absl::StatusOr<int64_t> CountActiveDescendants(const std::string& path) override {
-    auto s =
-        c_.Prepare("SELECT count(*) FROM units WHERE path > ?1 AND path < ?2 AND archived = 0");
+    auto s = Prepare("SELECT count(*) FROM units WHERE path > ?1 AND path < ?2 AND archived = 0");
     if (!s.ok()) return s.status();
     s->Bind(1, path).Bind(2, PathUpperBound(path));
     auto row = s->Step();
@@ -250,15 +279,15 @@ class SqliteUnitTx : public UnitWriter {
   }
 
   absl::StatusOr<std::optional<Contact>> FindContact(const std::string& id) override {
-    auto s = c_.Prepare(absl::StrCat("SELECT ", kContactColumns, " FROM contacts WHERE id = ?1"));
+    auto s = Prepare(absl::StrCat("SELECT ", kContactColumns, " FROM contacts WHERE id = ?1"));
     if (!s.ok()) return s.status();
     s->Bind(1, id);
     return CollectOne<Contact>(*s, ReadContact);
   }
 
   absl::StatusOr<std::optional<Contact>> FindContactByRequestId(const std::string& rid) override {
-    auto s = c_.Prepare(
-        absl::StrCat("SELECT ", kContactColumns, " FROM contacts WHERE request_id = ?1"));
+    auto s =
+        Prepare(absl::StrCat("SELECT ", kContactColumns, " FROM contacts WHERE request_id = ?1"));
     if (!s.ok()) return s.status();
     s->Bind(1, rid);
     return CollectOne<Contact>(*s, ReadContact);
@@ -275,7 +304,7 @@ class SqliteUnitTx : public UnitWriter {
     }
     if (after) sql += " AND (role, valid_from_us, id) > (?4, ?5, ?6)";
     sql += " ORDER BY role, valid_from_us, id LIMIT ?7";
-    auto s = c_.Prepare(sql);
+    auto s = Prepare(sql);
     if (!s.ok()) return s.status();
     s->Bind(1, unit_id);
     if (role != ContactRole::kUnspecified) s->Bind(2, static_cast<int>(role));
@@ -287,8 +316,8 @@ class SqliteUnitTx : public UnitWriter {
 
   absl::StatusOr<std::vector<Contact>> ContactsInEffect(const std::vector<std::string>& unit_ids,
                                                         int64_t at_us) override {
-    if (index_ != nullptr) return index_->ContactsInEffect(unit_ids, at_us);
-    auto s = c_.Prepare(
+    if (contacts_ != nullptr) return contacts_->ContactsInEffect(unit_ids, at_us);
+    auto s = Prepare(
         absl::StrCat("SELECT ", kContactColumns,
                      " FROM contacts WHERE unit_id IN (SELECT value FROM json_each(?1))"
                      " AND valid_from_us <= ?2 AND (valid_to_us IS NULL OR valid_to_us > ?2)"));
@@ -305,9 +334,9 @@ class SqliteUnitTx : public UnitWriter {
   }
 
   absl::Status InsertUnit(const Unit& u) override {
-    auto s = c_.Prepare(
-        absl::StrCat("INSERT INTO units (", kUnitColumns,
-                     ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)"));
+    auto s =
+        Prepare(absl::StrCat("INSERT INTO units (", kUnitColumns,
+                             ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)"));
     if (!s.ok()) return s.status();
     s->Bind(1, u.id)
         .Bind(2, u.name)
@@ -324,12 +353,12 @@ class SqliteUnitTx : public UnitWriter {
         .BindTextOrNull(13, u.request_id);
     if (auto st = s->Run(); !st.ok()) return st;
     if (auto st = InsertTags(u.id, u.tags); !st.ok()) return st;
-    if (changes_ != nullptr) changes_->UnitAdded(u.id, u.path);
+    if (changes_ != nullptr) changes_->units.push_back(std::make_shared<const Unit>(u));
     return absl::OkStatus();
   }
 
   absl::Status UpdateUnit(const Unit& u) override {
-    auto s = c_.Prepare(
+    auto s = Prepare(
         "UPDATE units SET name = ?2, kind = ?3, tags = ?4, timezone = ?5, archived = ?6, "
         "revision = ?7, update_us = ?8 WHERE id = ?1");
     if (!s.ok()) return s.status();
@@ -342,17 +371,18 @@ class SqliteUnitTx : public UnitWriter {
         .Bind(7, u.revision)
         .Bind(8, u.update_us);
     if (auto st = s->Run(); !st.ok()) return st;
-    auto del = c_.Prepare("DELETE FROM unit_tags WHERE unit_id = ?1");
+    auto del = Prepare("DELETE FROM unit_tags WHERE unit_id = ?1");
     if (!del.ok()) return del.status();
     del->Bind(1, u.id);
     if (auto st = del->Run(); !st.ok()) return st;
-    return InsertTags(u.id, u.tags);
+    if (auto st = InsertTags(u.id, u.tags); !st.ok()) return st;
+    return RecordRows("id = ?1", u.id, "");
   }
 
   absl::Status MoveSubtree(const std::string& id, const std::string& new_parent_id,
                            const std::string& old_path, const std::string& new_path,
                            int depth_delta, int64_t revision, int64_t now_us) override {
-    auto s = c_.Prepare(
+    auto s = Prepare(
         "UPDATE units SET path = ?3 || substr(path, ?4), depth = depth + ?5 "
         "WHERE path >= ?1 AND path < ?2");
     if (!s.ok()) return s.status();
@@ -363,49 +393,71 @@ class SqliteUnitTx : public UnitWriter {
         .Bind(5, depth_delta);
     if (auto st = s->Run(); !st.ok()) return st;
     auto p =
-        c_.Prepare("UPDATE units SET parent_id = ?2, revision = ?3, update_us = ?4 WHERE id = ?1");
+        Prepare("UPDATE units SET parent_id = ?2, revision = ?3, update_us = ?4 WHERE id = ?1");
     if (!p.ok()) return p.status();
     p->Bind(1, id).BindTextOrNull(2, new_parent_id).Bind(3, revision).Bind(4, now_us);
     if (auto st = p->Run(); !st.ok()) return st;
-    if (changes_ != nullptr) changes_->SubtreeMoved(old_path, new_path);
-    return absl::OkStatus();
+    return RecordRows("path >= ?1 AND path < ?2", new_path, PathUpperBound(new_path));
   }
 
   absl::StatusOr<int64_t> ArchiveSubtree(const std::string& path, int64_t now_us) override {
-    auto s = c_.Prepare(
+    auto s = Prepare(
         "UPDATE units SET archived = 1, revision = revision + 1, update_us = ?3 "
         "WHERE path >= ?1 AND path < ?2 AND archived = 0");
     if (!s.ok()) return s.status();
     s->Bind(1, path).Bind(2, PathUpperBound(path)).Bind(3, now_us);
     if (auto st = s->Run(); !st.ok()) return st;
-    return s->Changes();
+    const int64_t changed = s->Changes();
+    if (changed > 0) {
+      if (auto st = RecordRows("path >= ?1 AND path < ?2", path, PathUpperBound(path)); !st.ok()) {
+        return st;
+      }
+    }
+    return changed;
   }
 
   absl::Status InsertContact(const Contact& c) override {
-    auto s = c_.Prepare(
+    auto s = Prepare(
         absl::StrCat("INSERT INTO contacts (", kContactColumns,
                      ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)"));
     if (!s.ok()) return s.status();
     BindContact(*s, c);
     s->BindTextOrNull(14, c.request_id);
     if (auto st = s->Run(); !st.ok()) return st;
-    if (changes_ != nullptr) changes_->ContactPut(c);
+    if (changes_ != nullptr) changes_->contacts.push_back(c);
     return absl::OkStatus();
   }
 
   absl::Status UpdateContact(const Contact& c) override {
-    auto s = c_.Prepare(
+    auto s = Prepare(
         "UPDATE contacts SET unit_id = ?2, person_name = ?3, role = ?4, email = ?5, mobile = ?6,"
         " webhook_url = ?7, locale = ?8, valid_from_us = ?9, valid_to_us = ?10, revision = ?11,"
         " create_us = ?12, update_us = ?13 WHERE id = ?1");
     if (!s.ok()) return s.status();
     BindContact(*s, c);
     if (auto st = s->Run(); !st.ok()) return st;
-    if (changes_ != nullptr) changes_->ContactPut(c);
+    if (changes_ != nullptr) changes_->contacts.push_back(c);
     return absl::OkStatus();
   }
 
  private:
+  // Records the rows `where` selects, as this transaction now has them, for the indexes. Used
+  // after updates: reading the rows back keeps the indexes equal to the file whatever the SQL
+  // changed (a move rewrites a whole subtree's paths and depths).
+  absl::Status RecordRows(const char* where, const std::string& p1, const std::string& p2) {
+    if (changes_ == nullptr) return absl::OkStatus();
+    auto s = Prepare(absl::StrCat("SELECT ", kUnitColumns, " FROM units WHERE ", where));
+    if (!s.ok()) return s.status();
+    s->Bind(1, p1);
+    if (!p2.empty()) s->Bind(2, p2);
+    for (;;) {
+      auto row = s->Step();
+      if (!row.ok()) return row.status();
+      if (!*row) return absl::OkStatus();
+      changes_->units.push_back(ReadUnitRef(*s));
+    }
+  }
+
   static void BindContact(Stmt& s, const Contact& c) {
     s.Bind(1, c.id)
         .Bind(2, c.unit_id)
@@ -424,7 +476,7 @@ class SqliteUnitTx : public UnitWriter {
 
   absl::Status InsertTags(const std::string& id, const std::vector<std::string>& tags) {
     if (tags.empty()) return absl::OkStatus();
-    auto s = c_.Prepare("INSERT INTO unit_tags (unit_id, tag) VALUES (?1, ?2)");
+    auto s = Prepare("INSERT INTO unit_tags (unit_id, tag) VALUES (?1, ?2)");
     if (!s.ok()) return s.status();
     for (const auto& tag : tags) {
       s->Bind(1, id).Bind(2, tag);
@@ -433,9 +485,20 @@ class SqliteUnitTx : public UnitWriter {
     return absl::OkStatus();
   }
 
-  Connection& c_;
-  const RecipientIndex* index_;
-  RecipientIndex::Changes* changes_;
+  absl::StatusOr<Stmt> Prepare(absl::string_view sql) {
+    if (c_ == nullptr) {
+      auto c = lazy_->connection();
+      if (!c.ok()) return c.status();
+      c_ = *c;
+    }
+    return c_->Prepare(sql);
+  }
+
+  Connection* c_ = nullptr;
+  sqlite::Database::LazyRead* lazy_ = nullptr;
+  const UnitIndex* units_ = nullptr;
+  const ContactIndex* contacts_ = nullptr;
+  SqliteUnitStore::Changes* changes_ = nullptr;
 };
 
 }  // namespace
@@ -451,44 +514,43 @@ absl::StatusOr<std::unique_ptr<SqliteUnitStore>> SqliteUnitStore::Open(
 
 absl::Status SqliteUnitStore::LoadIndex() {
   return db_->Read([&](Connection& c) -> absl::Status {
-    auto units = c.Prepare("SELECT id, path FROM units");
+    auto units = c.Prepare(absl::StrCat("SELECT ", kUnitColumns, " FROM units"));
     if (!units.ok()) return units.status();
-    while (true) {
-      auto row = units->Step();
-      if (!row.ok()) return row.status();
-      if (!*row) break;
-      index_.AddUnit(units->Text(0), units->Text(1));
-    }
+    auto all = Collect<UnitRef>(*units, ReadUnitRef);
+    if (!all.ok()) return all.status();
+    units_.PutAll(std::move(*all));
     auto contacts = c.Prepare(absl::StrCat("SELECT ", kContactColumns, " FROM contacts"));
     if (!contacts.ok()) return contacts.status();
     while (true) {
       auto row = contacts->Step();
       if (!row.ok()) return row.status();
       if (!*row) break;
-      index_.PutContact(ReadContact(*contacts));
+      contacts_.Put(ReadContact(*contacts));
     }
     return absl::OkStatus();
   });
 }
 
 absl::Status SqliteUnitStore::Read(const std::function<absl::Status(UnitReader&)>& fn) {
-  return db_->Read([&](Connection& c) {
-    SqliteUnitTx tx(c, &index_, nullptr);
-    return fn(tx);
-  });
+  sqlite::Database::LazyRead lazy(*db_);
+  SqliteUnitTx tx(lazy, units_, contacts_);
+  return fn(tx);
 }
 
 absl::Status SqliteUnitStore::Write(const std::function<absl::Status(UnitWriter&)>& fn) {
   // One write at a time from here to the index update, so that changes reach the index in
   // commit order (a unit added under a subtree that a later transaction moves must move too).
   absl::MutexLock lock(&write_mu_);
-  RecipientIndex::Changes changes;
+  Changes changes;
   absl::Status status = db_->Write([&](Connection& c) {
     changes.clear();  // a retried transaction starts over
-    SqliteUnitTx tx(c, nullptr, &changes);
+    SqliteUnitTx tx(c, changes);
     return fn(tx);
   });
-  if (status.ok()) index_.Apply(std::move(changes));
+  if (status.ok()) {
+    units_.PutAll(std::move(changes.units));
+    contacts_.PutAll(std::move(changes.contacts));
+  }
   return status;
 }
 

@@ -173,7 +173,7 @@ absl::StatusOr<Unit> UnitDirectory::GetUnit(const std::string& id) {
   absl::Status status = store_.Read([&](UnitReader& tx) -> absl::Status {
     auto found = tx.FindUnit(id);
     if (!found.ok()) return found.status();
-    unit = std::move(*found);
+    if (*found) unit = **found;
     return absl::OkStatus();
   });
   if (!status.ok()) return status;
@@ -438,7 +438,7 @@ absl::StatusOr<UnitPage> UnitDirectory::ListUnits(const ListUnitsQuery& q) {
   if (!status.ok()) return status;
   if (page.units.size() > static_cast<size_t>(*page_size)) {
     page.units.resize(*page_size);
-    page.next_page_token = EncodePageToken(fp, page.units.back().path);
+    page.next_page_token = EncodePageToken(fp, page.units.back()->path);
   }
   return page;
 }

@@ -23,7 +23,7 @@ struct ListUnitsQuery {
 };
 
 struct UnitPage {
-  std::vector<Unit> units;
+  std::vector<UnitRef> units;  // shared with the store's index: read-only
   std::string next_page_token;
 };
 

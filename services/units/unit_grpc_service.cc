@@ -92,8 +92,16 @@ grpc::Status UnitGrpcService::RestoreUnit(grpc::ServerContext*, const pb::Restor
   return grpc::Status::OK;
 }
 
-grpc::Status UnitGrpcService::ListUnits(grpc::ServerContext*, const pb::ListUnitsRequest* req,
-                                        pb::ListUnitsResponse* resp) {
+grpc::ServerUnaryReactor* UnitGrpcService::ListUnits(grpc::CallbackServerContext* context,
+                                                     const pb::ListUnitsRequest* req,
+                                                     pb::ListUnitsResponse* resp) {
+  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  reactor->Finish(DoListUnits(req, resp));
+  return reactor;
+}
+
+grpc::Status UnitGrpcService::DoListUnits(const pb::ListUnitsRequest* req,
+                                          pb::ListUnitsResponse* resp) {
   ListUnitsQuery q;
   q.page_size = req->page_size();
   q.page_token = req->page_token();
@@ -105,7 +113,8 @@ grpc::Status UnitGrpcService::ListUnits(grpc::ServerContext*, const pb::ListUnit
   q.filter.include_archived = req->include_archived();
   auto page = directory_.ListUnits(q);
   if (!page.ok()) return ToGrpcStatus(page.status());
-  for (const auto& u : page->units) ToProto(u, resp->add_units());
+  resp->mutable_units()->Reserve(static_cast<int>(page->units.size()));
+  for (const auto& u : page->units) ToProto(*u, resp->add_units());
   resp->set_next_page_token(page->next_page_token);
   return grpc::Status::OK;
 }

@@ -2,6 +2,7 @@
 // Domain types of the organisation tree. No protobuf, no SQL: the gRPC adapter and the store
 // translate to and from these.
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -51,6 +52,10 @@ struct Unit {
   int depth = 0;
   std::string request_id;
 };
+
+// A unit shared read-only between the in-memory index and the readers of a page: replacing a
+// unit in the index never changes a row a reader holds.
+using UnitRef = std::shared_ptr<const Unit>;
 
 struct Contact {
   std::string id;

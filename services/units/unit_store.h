@@ -33,7 +33,8 @@ struct KindCount {
 class UnitReader {
  public:
   virtual ~UnitReader() = default;
-  virtual absl::StatusOr<std::optional<Unit>> FindUnit(const std::string& id) = 0;
+  // The unit, or null when there is none.
+  virtual absl::StatusOr<UnitRef> FindUnit(const std::string& id) = 0;
   virtual absl::StatusOr<std::optional<Unit>> FindUnitByRequestId(const std::string& rid) = 0;
   // Units whose id is in `ids`, in no particular order.
   virtual absl::StatusOr<std::vector<Unit>> FindUnits(const std::vector<std::string>& ids) = 0;
@@ -42,8 +43,9 @@ class UnitReader {
   virtual absl::StatusOr<absl::flat_hash_map<std::string, std::string>> FindUnitPaths(
       const std::vector<std::string>& ids) = 0;
   // Units matching `filter` with path > after_path, in path order, at most `limit`.
-  virtual absl::StatusOr<std::vector<Unit>> ListUnits(const UnitFilter& filter,
-                                                      const std::string& after_path, int limit) = 0;
+  virtual absl::StatusOr<std::vector<UnitRef>> ListUnits(const UnitFilter& filter,
+                                                         const std::string& after_path,
+                                                         int limit) = 0;
   virtual absl::StatusOr<std::vector<KindCount>> CountUnits(const std::string& subtree_path,
                                                             const std::string& tag,
                                                             bool include_archived) = 0;

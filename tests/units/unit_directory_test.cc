@@ -3,6 +3,9 @@
 
 #include <gtest/gtest.h>
 
+#include <functional>
+#include <tuple>
+
 #include "duban/status.h"
 #include "sqlite_unit_store.h"
 #include "support/temp_dir.h"
@@ -58,9 +61,73 @@ class UnitDirectoryTest : public ::testing::Test {
       auto page = directory_->ListUnits(q);
       EXPECT_TRUE(page.ok()) << page.status();
       if (!page.ok()) return ids;
-      for (auto& u : page->units) ids.push_back(u.id);
+      for (auto& u : page->units) ids.push_back(u->id);
       if (page->next_page_token.empty()) return ids;
       q.page_token = page->next_page_token;
+    }
+  }
+
+  // Read transactions answer unit lookups and listings from the store's in-memory index, write
+  // transactions from the file. Both must return the same rows, field for field, after any
+  // write: this reads every listing shape and every unit both ways.
+  void ExpectIndexMatchesFile() {
+    auto row = [](const UnitRef& u) {
+      return std::make_tuple(u->id, u->name, static_cast<int>(u->kind), u->parent_id, u->tags,
+                             u->timezone, u->archived, u->revision, u->create_us, u->update_us,
+                             u->path, u->depth, u->request_id);
+    };
+    using Rows = std::vector<decltype(row(nullptr))>;
+    auto read = [&](bool from_file, const std::function<Rows(UnitReader&)>& fn) {
+      Rows rows;
+      auto run = [&](UnitReader& tx) {
+        rows = fn(tx);
+        return absl::CancelledError("read only");  // a write transaction is rolled back
+      };
+      if (from_file) {
+        EXPECT_EQ(store_->Write([&](UnitWriter& w) { return run(w); }).code(),
+                  absl::StatusCode::kCancelled);
+      } else {
+        EXPECT_EQ(store_->Read(run).code(), absl::StatusCode::kCancelled);
+      }
+      return rows;
+    };
+    auto list = [&](const UnitFilter& f, const std::string& after, int limit) {
+      return [&, f, after, limit](UnitReader& tx) {
+        Rows rows;
+        auto units = tx.ListUnits(f, after, limit);
+        EXPECT_TRUE(units.ok()) << units.status();
+        if (units.ok()) {
+          for (const auto& u : *units) rows.push_back(row(u));
+        }
+        return rows;
+      };
+    };
+    UnitFilter all;
+    all.include_archived = true;
+    UnitFilter active;
+    UnitFilter subtree = all;
+    subtree.subtree_path = "/gd/gd.zq/";
+    UnitFilter branches;
+    branches.kinds = {UnitKind::kPartyBranch, UnitKind::kTown};
+    UnitFilter tagged = all;
+    tagged.tag = "国企";
+    const Rows everything = read(true, list(all, "", 1000));
+    ASSERT_FALSE(everything.empty());
+    const std::string middle = std::get<10>(everything[everything.size() / 2]);
+    for (const UnitFilter& f : {all, active, subtree, branches, tagged}) {
+      EXPECT_EQ(read(false, list(f, "", 1000)), read(true, list(f, "", 1000)));
+      EXPECT_EQ(read(false, list(f, middle, 2)), read(true, list(f, middle, 2)));
+    }
+    EXPECT_EQ(read(false, list(all, "", 1000)), everything);
+    for (const auto& u : everything) {
+      auto find = [&](UnitReader& tx) {
+        Rows rows;
+        auto found = tx.FindUnit(std::get<0>(u));
+        EXPECT_TRUE(found.ok() && *found != nullptr) << std::get<0>(u);
+        if (found.ok() && *found) rows.push_back(row(*found));
+        return rows;
+      };
+      EXPECT_EQ(read(false, find), read(true, find)) << std::get<0>(u);
     }
   }
 
@@ -459,9 +526,9 @@ TEST_F(UnitDirectoryTest, ResolveClimbsTheLadder) {
   EXPECT_EQ(fields, (std::vector<std::string>{"queries[0].level", "queries[1].unit_id"}));
 }
 
-// ResolveRecipients reads paths and contacts from the store's in-memory index: it must follow
+// ResolveRecipients reads paths and contacts from the store's in-memory indexes: they must follow
 // moves (of a subtree, children included), contact changes, rolled-back writes and a restart.
-TEST_F(UnitDirectoryTest, RecipientIndexFollowsWritesRollbacksAndRestart) {
+TEST_F(UnitDirectoryTest, RecipientIndexesFollowWritesRollbacksAndRestart) {
   Create("gd", "", UnitKind::kProvince);
   Create("gd.zq", "gd", UnitKind::kCity);
   Create("gd.fs", "gd", UnitKind::kCity);
@@ -519,6 +586,70 @@ TEST_F(UnitDirectoryTest, RecipientIndexFollowsWritesRollbacksAndRestart) {
   EXPECT_EQ(who("gd.zq.dz.b1", 0), "乙");
   EXPECT_EQ(who("gd.zq.dz.b1", 3), "佛督");
   EXPECT_EQ(who("gd.ghost", 0), "not found");
+}
+
+TEST_F(UnitDirectoryTest, UnitIndexEqualsTheFileAfterEveryKindOfWrite) {
+  Create("gd", "", UnitKind::kProvince);
+  Create("gd.zq", "gd", UnitKind::kCity);
+  Create("gd.fs", "gd", UnitKind::kCity);
+  Create("gd.zq.dz", "gd.zq", UnitKind::kDistrict, {"五区"});
+  Create("gd.zq.dz.t1", "gd.zq.dz", UnitKind::kTown);
+  Create("gd.zq.dz.t1.b1", "gd.zq.dz.t1", UnitKind::kPartyBranch, {"国企"});
+  Create("gd.zq.dz.t1.b2", "gd.zq.dz.t1", UnitKind::kPartyBranch);
+  ExpectIndexMatchesFile();
+
+  now_ += absl::Seconds(1);
+  Unit patch = MakeUnit("gd.zq.dz.t1.b2", "", UnitKind::kPartyBranch, {"国企", "市直单位"});
+  patch.name = "改名支部";
+  ASSERT_TRUE(directory_->UpdateUnit(patch, {"name", "tags"}, "").ok());
+  ExpectIndexMatchesFile();
+
+  now_ += absl::Seconds(1);
+  ASSERT_TRUE(directory_->MoveUnit("gd.zq.dz", "gd.fs", "").ok());  // a subtree of 4
+  ExpectIndexMatchesFile();
+
+  now_ += absl::Seconds(1);
+  ASSERT_TRUE(directory_->ArchiveUnit("gd.zq.dz.t1", true, "").ok());  // with its branches
+  ExpectIndexMatchesFile();
+  ASSERT_TRUE(directory_->RestoreUnit("gd.zq.dz.t1", "").ok());
+  ExpectIndexMatchesFile();
+
+  // An import that creates, updates and moves, then one that is refused as a whole.
+  now_ += absl::Seconds(1);
+  Unit moved_back = MakeUnit("gd.zq.dz", "gd.zq", UnitKind::kDistrict, {"五区"});
+  moved_back.name = "端州区";
+  std::vector<ImportRow> rows = {
+      {1, MakeUnit("gd.zq.dz.t2", "gd.zq.dz", UnitKind::kTown)},
+      {2, moved_back},
+      {3, MakeUnit("gd.zq.dz.t2.b1", "gd.zq.dz.t2", UnitKind::kPartyBranch, {"国企"})}};
+  auto r = directory_->ImportUnits(rows, ImportMode::kAllOrNothing);
+  ASSERT_TRUE(r.ok()) << r.status();
+  ASSERT_TRUE(r->applied);
+  ExpectIndexMatchesFile();
+  rows = {{1, MakeUnit("gd.zq.new", "gd.zq")}, {2, MakeUnit("gd.zq.bad", "nowhere")}};
+  r = directory_->ImportUnits(rows, ImportMode::kAllOrNothing);
+  EXPECT_EQ(r.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(directory_->GetUnit("gd.zq.new").status().code(), absl::StatusCode::kNotFound);
+  ExpectIndexMatchesFile();
+
+  // A restart loads the index from the file.
+  directory_.reset();
+  store_.reset();
+  sqlite::Options o;
+  o.path = dir_.File("units.db");
+  o.synchronous = "NORMAL";
+  store_ = *SqliteUnitStore::Open(o);
+  directory_ = std::make_unique<UnitDirectory>(*store_, [this] { return now_; });
+  ExpectIndexMatchesFile();
+  ListUnitsQuery q;
+  q.subtree_of = "gd.zq";
+  // The branches stay archived: restoring their town did not cascade.
+  EXPECT_EQ(ListIds(q), (std::vector<std::string>{"gd.zq", "gd.zq.dz", "gd.zq.dz.t1", "gd.zq.dz.t2",
+                                                  "gd.zq.dz.t2.b1"}));
+  q.filter.include_archived = true;
+  EXPECT_EQ(ListIds(q),
+            (std::vector<std::string>{"gd.zq", "gd.zq.dz", "gd.zq.dz.t1", "gd.zq.dz.t1.b1",
+                                      "gd.zq.dz.t1.b2", "gd.zq.dz.t2", "gd.zq.dz.t2.b1"}));
 }
 
 }  // namespace
