@@ -71,6 +71,8 @@ struct LoadRow {
   double rate = 0;
   double p50_ms = 0, p99_ms = 0;
   double server_cpu_us = 0, client_cpu_us = 0;
+  // duban-units' CPU per call over the same load (CreateTask's unit checks).
+  double units_cpu_us = 0;
   int64_t ok = 0, errors = 0;
   std::string first_error;
 };
@@ -117,6 +119,7 @@ class Bench {
          "--sqlite-synchronous=" + cfg_.sqlite_synchronous, "--shutdown-grace-ms=2000"},
         log_dir + "/tasks.stderr", milliseconds(30000));
     tasks_pid_ = tasks.pid();
+    units_pid_ = units.pid();
     stub_ = Connect<tpb::TaskService>(tasks.address());
     CreatePlans();
 
@@ -331,6 +334,7 @@ class Bench {
   LoadRow Measure(const std::string& name, const UnaryMethod<Req, Resp>& m, pid_t server) {
     ThrowIfInterrupted();
     CpuMeter cpu(server);
+    CpuMeter units_cpu(units_pid_);
     LoadResult r = RunClosedLoop(m, Options());
     ThrowIfInterrupted();
     LoadRow row;
@@ -344,6 +348,7 @@ class Bench {
       row.p99_ms = r.QuantileMs(0.99);
     }
     std::tie(row.server_cpu_us, row.client_cpu_us) = cpu.PerOp(r.completed_total);
+    if (server != units_pid_) row.units_cpu_us = units_cpu.PerOp(r.completed_total).first;
     errors_ = errors_ || r.errors > 0;
     return row;
   }
@@ -430,13 +435,15 @@ class Bench {
                 cfg_.concurrency, cfg_.duration_s, rounds_.size());
     std::printf(
         "| round | load avg | scenario | calls/s | p50 ms | p99 ms | ratio to no-op | server CPU "
-        "µs/call | errors |\n|---|---|---|---:|---:|---:|---:|---:|---:|\n");
+        "µs/call | duban-units CPU µs/call | client CPU µs/call | errors "
+        "|\n|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|\n");
     for (size_t i = 0; i < rounds_.size(); ++i) {
       const RateRound& r = rounds_[i];
       for (const LoadRow* row : {&r.noop, &r.create, &r.get}) {
-        std::printf("| %zu | %s | %s | %s | %.2f | %.2f | %.2f | %s | %lld%s |\n", i + 1,
+        std::printf("| %zu | %s | %s | %s | %.2f | %.2f | %.2f | %s | %s | %s | %lld%s |\n", i + 1,
                     r.load.c_str(), row->name.c_str(), Rate(row->rate).c_str(), row->p50_ms,
                     row->p99_ms, row->rate / r.noop.rate, Fixed(row->server_cpu_us, 0).c_str(),
+                    Fixed(row->units_cpu_us, 0).c_str(), Fixed(row->client_cpu_us, 0).c_str(),
                     static_cast<long long>(row->errors),
                     row->errors ? (" (" + row->first_error + ")").c_str() : "");
       }
@@ -508,7 +515,7 @@ class Bench {
   UnitTree tree_;
   std::unique_ptr<upb::UnitService::Stub> units_stub_, noop_stub_;
   std::unique_ptr<tpb::TaskService::Stub> stub_;
-  pid_t tasks_pid_ = -1, noop_pid_ = -1;
+  pid_t tasks_pid_ = -1, noop_pid_ = -1, units_pid_ = -1;
   std::vector<std::string> parents_;
   std::vector<std::string> get_ids_;
   Series cascade_, board_district_, board_kind_;

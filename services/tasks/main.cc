@@ -6,6 +6,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include "coalescing_unit_client.h"
 #include "duban/calendar/working_calendar.h"
 #include "duban/config.h"
 #include "duban/grpc_server.h"
@@ -45,7 +46,9 @@ int main(int argc, char** argv) {
     return 1;
   }
 
-  duban::tasks::GrpcUnitClient units(duban::tasks::MakeDependencyChannel(config.units_addr));
+  duban::tasks::GrpcUnitClient grpc_units(duban::tasks::MakeDependencyChannel(config.units_addr));
+  // Concurrent unit checks (one per CreateTask and other writes) share one BatchGetUnits.
+  duban::tasks::CoalescingUnitClient units(grpc_units);
   std::unique_ptr<duban::tasks::GrpcPolicyClient> policies;
   std::unique_ptr<duban::tasks::GrpcReminderSink> sink;
   std::unique_ptr<duban::tasks::OutboxDispatcher> dispatcher;
