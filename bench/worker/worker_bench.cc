@@ -259,6 +259,7 @@ int main(int argc, char** argv) {
     int64_t total = 0;
     absl::Duration max_call;
     int calls = 0;
+    double redis_cpu0 = RedisCpuSeconds(url);
     absl::Time t0 = absl::Now();
     while (true) {
       absl::Time c0 = absl::Now();
@@ -271,11 +272,14 @@ int main(int argc, char** argv) {
       if (!r->batch_full) break;
     }
     double secs = absl::ToDoubleSeconds(absl::Now() - t0);
+    double redis_us = (RedisCpuSeconds(url) - redis_cpu0) * 1e6 / static_cast<double>(total);
     std::printf(
         "promote: %lld due at one instant promoted in %.2f s = %.0f/s, %d calls of %d, "
-        "max call %.2f ms (client-side, incl. round trip)\n",
+        "max call %.2f ms (client-side, incl. round trip); Redis CPU %.1f us per job, %.2f ms "
+        "per call\n",
         static_cast<long long>(total), secs, static_cast<double>(total) / secs, calls,
-        q->options().promote_batch, absl::ToDoubleMilliseconds(max_call));
+        q->options().promote_batch, absl::ToDoubleMilliseconds(max_call), redis_us,
+        redis_us * q->options().promote_batch / 1000.0);
   } else if (mode == "webhook") {
     httplib::Server server;
     // Without TCP_NODELAY the sink's split response writes meet the client's delayed ACK (40 ms).

@@ -362,11 +362,14 @@ absl::StatusOr<std::vector<SendClaim>> JobQueue::ClaimForSend(
     // KEYS names the due set only to route the call to the queue's slot (Redis Cluster).
     auto reply = Run(ClaimScript(), {keys_.due()}, args);
     if (!reply.ok()) return reply.status();
-    if (auto s = ExpectArray(reply->get(), 5 * n); !s.ok()) return s;
+    if (auto s = ExpectArray(reply->get(), n); !s.ok()) return s;
     const redisReply* e = reply->get();
+    size_t detail = n;  // the next job's details, for codes >= 10 (see ClaimScript)
     for (size_t i = 0; i < n; ++i) {
-      auto code = ElementInt(e, 5 * i);
+      auto code = ElementInt(e, i);
       if (!code.ok()) return code.status();
+      const bool read_job = *code >= 10;
+      if (read_job) *code -= 10;
       const Delivery& d = deliveries[start + i];
       SendClaim c;
       static constexpr ClaimStatus kByCode[] = {ClaimStatus::kClaimed,  ClaimStatus::kCanceled,
@@ -375,17 +378,18 @@ absl::StatusOr<std::vector<SendClaim>> JobQueue::ClaimForSend(
       if (*code < 0 || *code > 5) return absl::InternalError("redis: unexpected claim result");
       c.status = kByCode[*code];
       c.delivery_id = DeliveryId(keys_.name(), d.job_id, d.version);
-      if (e->element[5 * i + 2]->type == REDIS_REPLY_INTEGER) {
+      if (!read_job) {
         // The script did not read the job: the entry carries what the promoter read.
         c.ref = d.ref;
         c.attempt = std::max(0, d.attempt);
         c.redeliveries = d.redeliveries;
         if (d.deadline_ms > 0) c.deadline_ms = d.deadline_ms;
       } else {
-        auto attempt = ElementInt(e, 5 * i + 1);
-        auto ref = ElementString(e, 5 * i + 2);
-        auto deadline = ElementInt(e, 5 * i + 3);
-        auto redeliveries = ElementInt(e, 5 * i + 4);
+        auto attempt = ElementInt(e, detail);
+        auto ref = ElementString(e, detail + 1);
+        auto deadline = ElementInt(e, detail + 2);
+        auto redeliveries = ElementInt(e, detail + 3);
+        detail += 4;
         for (const absl::Status& s :
              {attempt.status(), ref.status(), deadline.status(), redeliveries.status()}) {
           if (!s.ok()) return s;

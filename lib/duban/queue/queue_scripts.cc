@@ -236,9 +236,9 @@ return {taken, added, string.format('%d', nxt), string.format('%d', now)}
 // then n times: job id, version, source ('e' = a first read of a ready entry, which carries
 // what the promoter read from the job; 'h' = read the job), attempts of the entry ('-' =
 // unknown), deadline ms of the entry ('0' = none).
-// Returns 5n values, one flat group per job (no nested tables: cheaper to build and to
-// send): code, attempt, ref, deadline ms, redeliveries (for source 'e' four zeros: the entry
-// has them); codes:
+// Returns n codes, then, for each job whose code is 10 + c (the script read the job), its
+// attempt, ref, deadline ms and redeliveries, in order (flat: no nested tables to build and
+// send; a first read of an entry, whose entry carries them, adds nothing). Codes c:
 // 0 claimed (send it), 1 canceled (job gone), 2 stale (job has another version, or the entry
 // predates a retry of it), 3 already sent, 4 in flight (claimed by another consumer whose
 // lease holds), 5 expired (past its useful life; dead-letter it).
@@ -259,7 +259,7 @@ local consumer, ttl, n = ARGV[2], ARGV[3], tonumber(ARGV[4])
 local mine = 'p' .. consumer
 local now = now_ms()
 local out = {}
-local k = 0
+local k = n
 -- Takes the send marker: a code, given the job is (or was, for 'e') at this version.
 local function take(ik, ea)
   local cur = redis.call('SET', ik, mine, 'NX', 'PX', ttl, 'GET')
@@ -313,16 +313,14 @@ for b = 5, 3 + n * 5, 5 do
       end
     end
   end
-  out[k + 1] = code
   if h then
-    out[k + 2] = h[2] or '0'
-    out[k + 3] = h[3] or ''
-    out[k + 4] = h[4] or '0'
-    out[k + 5] = h[5] or '0'
+    out[(b - 5) / 5 + 1] = code + 10
+    out[k + 1], out[k + 2], out[k + 3], out[k + 4] = h[2] or '0', h[3] or '', h[4] or '0',
+                                                     h[5] or '0'
+    k = k + 4
   else
-    out[k + 2], out[k + 3], out[k + 4], out[k + 5] = 0, 0, 0, 0
+    out[(b - 5) / 5 + 1] = code
   end
-  k = k + 5
 end
 return out
 )lua");
