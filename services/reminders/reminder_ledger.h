@@ -223,6 +223,12 @@ struct LedgerOptions {
   // ListReminders by plan or task only examines at most this many ledger rows per call (in
   // planned-time order); a page may then be short, even empty, with a next_page_token.
   int list_scan_rows = 10000;
+  // Reconcile reads this many pending rows per page and asks Redis about them in one round
+  // trip; ZSCAN asks for as many per call. A few thousand: round trips, not bytes, cost on a
+  // busy machine.
+  int reconcile_page = 5000;
+  // Pages whose Redis repairs may run at once, each on a connection of its own.
+  int reconcile_repairs_in_flight = 2;
 };
 
 class ReminderLedger {

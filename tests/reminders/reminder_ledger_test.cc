@@ -289,6 +289,56 @@ TEST_F(RemindersTest, ReconcileFixesStaleAndRemovesOrphans) {
   ExpectInRedis(pending);
 }
 
+// Pages of 7 rows with 3 pages' repairs in flight at once: every page's drift (missing, stale,
+// orphaned) is found and repaired, whichever page's repair finishes first.
+TEST_F(RemindersTest, ReconcileInSmallPagesWithRepairsInFlight) {
+  CloseStack();
+  ledger_options_.reconcile_page = 7;
+  ledger_options_.reconcile_repairs_in_flight = 3;
+  OpenStack();
+  std::vector<pb::Reminder> pending;
+  for (int i = 0; i < 12; ++i) {
+    auto resp =
+        ScheduleOk(Snapshot("a" + std::to_string(i), 1, kDeadline + absl::Hours(24 * i), Now()));
+    pending.insert(pending.end(), resp.pending().begin(), resp.pending().end());
+  }
+  ASSERT_GT(pending.size(), 21u);  // at least 4 pages
+  // Drift: every third job missing, one job due at another time, two orphans.
+  int missing = 0;
+  for (size_t i = 0; i < pending.size(); i += 3, ++missing) {
+    ASSERT_TRUE(queue_->Cancel(queue::CancelRequest{pending[i].id(), pending[i].version()}).ok());
+  }
+  const pb::Reminder& moved = pending[1];
+  ASSERT_TRUE(queue_->Cancel(queue::CancelRequest{moved.id(), moved.version()}).ok());
+  queue::ScheduleRequest later;
+  later.job_id = moved.id();
+  later.version = moved.version();
+  later.due = Now() + absl::Hours(5);
+  ASSERT_TRUE(queue_->Schedule(later).ok());
+  for (const char* id : {"r-orphan-1", "r-orphan-2"}) {
+    queue::ScheduleRequest orphan;
+    orphan.job_id = id;
+    orphan.version = 1;
+    orphan.due = Now() + absl::Hours(1);
+    ASSERT_TRUE(queue_->Schedule(orphan).ok());
+  }
+
+  auto report = ReconcileOk(false);
+  EXPECT_EQ(report.ledger_pending(), static_cast<int64_t>(pending.size()));
+  EXPECT_EQ(report.missing_in_redis(), missing);
+  EXPECT_EQ(report.stale_in_redis(), 1);
+  EXPECT_EQ(report.orphaned_in_redis(), 2);
+  ExpectInRedis(pending);
+  for (const char* id : {"r-orphan-1", "r-orphan-2"}) {
+    auto job = queue_->GetJob(id);
+    ASSERT_TRUE(job.ok());
+    EXPECT_FALSE(job->has_value()) << id;
+  }
+  auto again = ReconcileOk(false);
+  EXPECT_EQ(again.missing_in_redis() + again.stale_in_redis() + again.orphaned_in_redis(), 0);
+  EXPECT_EQ(again.redis_jobs(), static_cast<int64_t>(pending.size()));
+}
+
 TEST_F(RemindersTest, WorkerChecksAndRecordsOutcomes) {
   auto v1 = ScheduleOk(Snapshot("a1", 1, kDeadline, Now()));
   const pb::Reminder a = v1.pending(0), b = v1.pending(1), c = v1.pending(2), d = v1.pending(3);
