@@ -1155,11 +1155,24 @@ class SqliteTaskTx : public TaskWriter {
   // ---- boards, coverage, burden ----
 
   absl::Status ScanBoard(const std::string& plan_id, const std::string& task_path,
+                         const BoardColumns& columns,
                          const std::function<void(const BoardRow&)>& fn) override {
+    // The optional columns come last, numbered from 9 in this order.
     std::string sql =
-        "SELECT unit_id, unit_kind, task_path, role, state, create_us, deadline_us, baseline_us, "
-        "submit_us, last_percent, plan_points, unit_tz, unit_tags FROM assignments "
-        "WHERE plan_id = ?1";
+        "SELECT unit_id, role, state, create_us, deadline_us, baseline_us, submit_us, "
+        "last_percent, plan_points";
+    int next = 9;
+    const int kind_col = columns.unit_kind ? next++ : -1;
+    const int path_col = columns.task_path ? next++ : -1;
+    const int tz_col = columns.unit_timezone ? next++ : -1;
+    const int tags_col = columns.unit_tags ? next++ : -1;
+    if (kind_col >= 0) sql += ", unit_kind";
+    if (path_col >= 0) sql += ", task_path";
+    if (tz_col >= 0) sql += ", unit_tz";
+    if (tags_col >= 0) sql += ", unit_tags";
+    // The covering board index, also when the columns read would let another plan_id index
+    // look attractive (each row would then cost a table lookup).
+    sql += " FROM assignments INDEXED BY assignments_board WHERE plan_id = ?1";
     if (!task_path.empty()) sql += " AND task_path >= ?2 AND task_path < ?3";
     auto s = c_.Prepare(sql);
     if (!s.ok()) return s.status();
@@ -1171,18 +1184,18 @@ class SqliteTaskTx : public TaskWriter {
       if (!more.ok()) return more.status();
       if (!*more) return absl::OkStatus();
       row.unit_id = s->TextView(0);
-      row.unit_kind = static_cast<UnitKind>(s->Int(1));
-      row.task_path = s->TextView(2);
-      row.role = static_cast<AssignmentRole>(s->Int(3));
-      row.state = static_cast<AssignmentState>(s->Int(4));
-      row.create_us = s->Int(5);
-      row.deadline_us = s->Int(6);
-      row.baseline_us = s->Int(7);
-      row.submit_us = s->OptInt(8);
-      row.last_percent = static_cast<int>(s->Int(9));
-      row.plan_points = s->TextView(10);
-      row.unit_timezone = s->TextView(11);
-      row.unit_tags = s->TextView(12);
+      row.role = static_cast<AssignmentRole>(s->Int(1));
+      row.state = static_cast<AssignmentState>(s->Int(2));
+      row.create_us = s->Int(3);
+      row.deadline_us = s->Int(4);
+      row.baseline_us = s->Int(5);
+      row.submit_us = s->OptInt(6);
+      row.last_percent = static_cast<int>(s->Int(7));
+      row.plan_points = s->TextView(8);
+      if (kind_col >= 0) row.unit_kind = static_cast<UnitKind>(s->Int(kind_col));
+      if (path_col >= 0) row.task_path = s->TextView(path_col);
+      if (tz_col >= 0) row.unit_timezone = s->TextView(tz_col);
+      if (tags_col >= 0) row.unit_tags = s->TextView(tags_col);
       fn(row);
     }
   }

@@ -253,7 +253,13 @@ absl::StatusOr<BoardPage> TaskDirectory::GetBoard(const BoardQuery& q) {
     } light_memo;
     std::string last_key;
     Tally* last_cell = nullptr;
-    absl::Status scanned = tx.ScanBoard(q.plan_id, task_path, [&](const BoardRow& row) {
+    // Only the columns this grouping reads (a board never reads the unit's time zone).
+    BoardColumns columns;
+    columns.unit_kind = q.group_by == BoardGrouping::kUnitKind;
+    columns.task_path = q.group_by == BoardGrouping::kTopLevelTask;
+    columns.unit_timezone = false;
+    columns.unit_tags = q.group_by == BoardGrouping::kUnitTag;
+    absl::Status scanned = tx.ScanBoard(q.plan_id, task_path, columns, [&](const BoardRow& row) {
       if (q.role != AssignmentRole::kUnspecified && row.role != q.role) return;
       absl::string_view key;
       switch (q.group_by) {

@@ -100,6 +100,16 @@ struct BoardRow {
   absl::string_view unit_tags;  // joined by U+001F
 };
 
+// The BoardRow fields a scan fills besides the ones every board needs (unit_id, role, state,
+// the times, last_percent and plan_points); the others stay empty. Fewer columns, less work
+// per row for SQLite on a 324,000-row scan.
+struct BoardColumns {
+  bool unit_kind = true;
+  bool task_path = true;
+  bool unit_timezone = true;
+  bool unit_tags = true;
+};
+
 // An open assignment as burden sees it. Views valid only during the scan callback.
 struct OpenRow {
   absl::string_view unit_id;
@@ -182,6 +192,7 @@ class TaskReader {
   // Every assignment of a plan (only those of the task at `task_path` and its descendants when
   // set), from an index that covers the board.
   virtual absl::Status ScanBoard(const std::string& plan_id, const std::string& task_path,
+                                 const BoardColumns& columns,
                                  const std::function<void(const BoardRow&)>& fn) = 0;
   // The LEAD assignments of a task's direct children (one per unit for a cascade).
   virtual absl::StatusOr<std::vector<Assignment>> ChildLeadAssignments(
