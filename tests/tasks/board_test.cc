@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <map>
+#include <tuple>
 
 #include "task_fixture.h"
 
@@ -206,6 +207,39 @@ TEST_F(BoardTest, OtherGroupingsAndFilters) {
   auto k1 = directory_->GetBoard(q);
   ASSERT_TRUE(k1.ok());
   EXPECT_EQ(k1->totals.total, 5);  // edu and the four branches, not fin
+}
+
+TEST_F(BoardTest, ScanBoardFillsOnlyTheColumnsAsked) {
+  auto scan = [&](const BoardColumns& columns) {
+    std::vector<std::tuple<std::string, int, std::string, std::string, std::string, int>> rows;
+    absl::Status s = store_->Read([&](TaskReader& tx) {
+      return tx.ScanBoard("p1", "", columns, [&](const BoardRow& r) {
+        rows.emplace_back(std::string(r.unit_id), static_cast<int>(r.unit_kind),
+                          std::string(r.task_path), std::string(r.unit_timezone),
+                          std::string(r.unit_tags), static_cast<int>(r.state));
+      });
+    });
+    EXPECT_TRUE(s.ok()) << s;
+    return rows;
+  };
+  const auto all = scan(BoardColumns());
+  BoardColumns none;
+  none.unit_kind = none.task_path = none.unit_timezone = none.unit_tags = false;
+  const auto some = scan(none);
+  ASSERT_EQ(all.size(), some.size());
+  ASSERT_FALSE(all.empty());
+  for (size_t i = 0; i < all.size(); ++i) {
+    // Same rows in the same order; the columns not asked for stay empty.
+    EXPECT_EQ(std::get<0>(some[i]), std::get<0>(all[i]));
+    EXPECT_EQ(std::get<5>(some[i]), std::get<5>(all[i]));
+    EXPECT_NE(std::get<1>(all[i]), 0);
+    EXPECT_FALSE(std::get<2>(all[i]).empty());
+    EXPECT_FALSE(std::get<3>(all[i]).empty());
+    EXPECT_EQ(std::get<1>(some[i]), 0);
+    EXPECT_TRUE(std::get<2>(some[i]).empty());
+    EXPECT_TRUE(std::get<3>(some[i]).empty());
+    EXPECT_TRUE(std::get<4>(some[i]).empty());
+  }
 }
 
 TEST_F(BoardTest, BoardBadInput) {
