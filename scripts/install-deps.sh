@@ -8,7 +8,7 @@ PACKAGES=(
   libgrpc++-dev libgrpc-dev libprotobuf-dev protobuf-compiler protobuf-compiler-grpc
   grpc-proto golang-github-gogo-googleapis-dev
   libabsl-dev libspdlog-dev libfmt-dev libsqlite3-dev sqlite3
-  libhiredis-dev redis-server redis-tools
+  libhiredis-dev redis-server redis-tools libtcmalloc-minimal4
   libgtest-dev libgmock-dev libbenchmark-dev
   libcli11-dev libcurl4-openssl-dev libssl-dev libcpp-httplib-dev prometheus-cpp-dev
   nlohmann-json3-dev libyaml-cpp-dev
