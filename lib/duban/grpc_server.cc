@@ -66,12 +66,11 @@ absl::StatusOr<std::unique_ptr<GrpcServer>> GrpcServer::Start(
   grpc::ResourceQuota quota("duban-handlers");
   quota.SetMaxThreads(options.handler_threads);
   builder.SetResourceQuota(quota);
-  // Handler threads stay alive between calls. gRPC's default keeps at most 2 idle pollers, so
-  // with more calls in flight a thread was created for about every other call and exited after
-  // it (923 thread creations in 3 s of CreateTask at 16 in flight): that churn cost more CPU
-  // than many unary handlers themselves.
-  builder.SetSyncServerOption(grpc::ServerBuilder::SyncServerOption::MAX_POLLERS,
-                              options.handler_threads);
+  // gRPC's default of at most 2 idle pollers is kept on purpose: with 16 calls in flight the
+  // sync server then creates and ends a thread for about every other call, and MAX_POLLERS =
+  // handler threads saved 10-20% of CPU per sync call, but with that many pollers on the shared
+  // pollset the callback-API ListUnits got slower (p99 6.5-7.2 -> 10.3-10.9 ms, server CPU per
+  // page +7%; docs/benchmarks.md, issue 2).
   builder.SetMaxReceiveMessageSize(64 << 20);
 
   if (options.log_rpcs) {
