@@ -22,6 +22,11 @@ using testing::TempDir;
 
 std::unique_ptr<ChildProcess> StartUnits(const TempDir& dir, std::string* address,
                                          std::map<std::string, std::string> env = {}) {
+  // A free port unless the test sets one: the default 127.0.0.1:7101 would be shared with any
+  // other test's server started at the same time (gRPC binds with SO_REUSEPORT, so both bind
+  // and connections go to either), which once sent this file's restarted server's calls to
+  // another test's empty one.
+  env.emplace("DUBAN_LISTEN", "127.0.0.1:0");
   auto p = std::make_unique<ChildProcess>(
       std::vector<std::string>{BuiltBinary("services/units/duban-units"), "--data-dir",
                                dir.File("data"), "--log-level", "warn"},
