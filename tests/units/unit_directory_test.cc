@@ -15,12 +15,21 @@ namespace {
 
 class UnitDirectoryTest : public ::testing::Test {
  protected:
-  void SetUp() override {
+  void SetUp() override { Open(); }
+
+  void Open() {
     sqlite::Options o;
     o.path = dir_.File("units.db");
     o.synchronous = "NORMAL";
     store_ = *SqliteUnitStore::Open(o);
     directory_ = std::make_unique<UnitDirectory>(*store_, [this] { return now_; });
+  }
+
+  // A restart: the store and its in-memory indexes are rebuilt from the file.
+  void Reopen() {
+    directory_.reset();
+    store_.reset();
+    Open();
   }
 
   Unit MakeUnit(std::string id, std::string parent, UnitKind kind = UnitKind::kOther,
@@ -576,13 +585,7 @@ TEST_F(UnitDirectoryTest, RecipientIndexesFollowWritesRollbacksAndRestart) {
   EXPECT_EQ(who("gd.zq.dz.b1", 0), "乙");
 
   // A restart loads the index from the file.
-  directory_.reset();
-  store_.reset();
-  sqlite::Options o;
-  o.path = dir_.File("units.db");
-  o.synchronous = "NORMAL";
-  store_ = *SqliteUnitStore::Open(o);
-  directory_ = std::make_unique<UnitDirectory>(*store_, [this] { return now_; });
+  Reopen();
   EXPECT_EQ(who("gd.zq.dz.b1", 0), "乙");
   EXPECT_EQ(who("gd.zq.dz.b1", 3), "佛督");
   EXPECT_EQ(who("gd.ghost", 0), "not found");
@@ -633,13 +636,7 @@ TEST_F(UnitDirectoryTest, UnitIndexEqualsTheFileAfterEveryKindOfWrite) {
   ExpectIndexMatchesFile();
 
   // A restart loads the index from the file.
-  directory_.reset();
-  store_.reset();
-  sqlite::Options o;
-  o.path = dir_.File("units.db");
-  o.synchronous = "NORMAL";
-  store_ = *SqliteUnitStore::Open(o);
-  directory_ = std::make_unique<UnitDirectory>(*store_, [this] { return now_; });
+  Reopen();
   ExpectIndexMatchesFile();
   ListUnitsQuery q;
   q.subtree_of = "gd.zq";
