@@ -42,6 +42,10 @@ absl::Status WorkerOptions::Validate() const {
   if (worker_id.empty()) return absl::InvalidArgumentError("worker id is empty");
   if (consumers < 1 || consumers > 256) return absl::InvalidArgumentError("--consumers 1..256");
   if (batch < 1 || batch > 1000) return absl::InvalidArgumentError("--batch 1..1000");
+  // Checked here too so that the message names the worker's flag, not the library's field.
+  if (queue.jobs_per_entry < 1 || queue.jobs_per_entry > 1000) {
+    return absl::InvalidArgumentError("--jobs-per-entry 1..1000");
+  }
   if (absl::Status s = queue.Validate(); !s.ok()) return s;
   if (absl::Status s = retry.Validate(); !s.ok()) return s;
   if (promoter_lease < absl::Milliseconds(300)) {

@@ -352,13 +352,18 @@ TEST_F(WorkerProcessTest, BadFlagsExitWithUsageError) {
        {std::vector<std::string>{"--channel", "pigeon"},
         std::vector<std::string>{"--channel", "webhook"},  // no secret file
         std::vector<std::string>{"--source", "grpc"},      // no service addresses
-        std::vector<std::string>{"--channel", "smtp", "--smtp-relay", "http://x"}}) {
+        std::vector<std::string>{"--channel", "smtp", "--smtp-relay", "http://x"},
+        std::vector<std::string>{"--jobs-per-entry", "0"},
+        std::vector<std::string>{"--jobs-per-entry", "1001"}}) {
     std::vector<std::string> argv = {DUBAN_WORKER_BINARY, "--redis", redis_->url()};
     argv.insert(argv.end(), extra.begin(), extra.end());
     ChildProcess p(argv, dir_.File("bad.stderr"));
     int status = p.Wait(std::chrono::seconds(10));
     EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 2)
         << extra[1] << " status " << status << " " << argv[0] << ": " << StderrOf("bad");
+    if (extra[0] == "--jobs-per-entry") {
+      EXPECT_NE(StderrOf("bad").find("--jobs-per-entry"), std::string::npos) << StderrOf("bad");
+    }
   }
 }
 
