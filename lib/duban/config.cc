@@ -1,5 +1,7 @@
 #include "duban/config.h"
 
+#include <algorithm>
+
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
@@ -115,6 +117,10 @@ absl::Status ValidateProcessConfig(const ProcessSpec& spec, const ProcessConfig&
   if (c.handler_threads < 1 || c.handler_threads > 1024) {
     return absl::InvalidArgumentError("invalid --handler-threads: must be 1-1024");
   }
+  if (c.idle_handler_threads < 1 || c.idle_handler_threads > c.handler_threads) {
+    return absl::InvalidArgumentError(
+        "invalid --idle-handler-threads: must be 1 to --handler-threads");
+  }
   if (c.shutdown_grace_ms < 0 || c.shutdown_grace_ms > 600000) {
     return absl::InvalidArgumentError("invalid --shutdown-grace-ms: must be 0-600000");
   }
@@ -133,6 +139,7 @@ ProcessConfig ParseProcessConfigOrExit(const ProcessSpec& spec, int argc, char**
   c.data_dir = spec.default_data_dir;
   c.log_level = "info";
   c.handler_threads = 64;
+  c.idle_handler_threads = spec.default_idle_handler_threads;
   c.shutdown_grace_ms = 10000;
   c.sqlite_synchronous = "FULL";
 
@@ -156,6 +163,9 @@ ProcessConfig ParseProcessConfigOrExit(const ProcessSpec& spec, int argc, char**
       ->envname("DUBAN_LOG_LEVEL");
   app.add_option("--handler-threads", c.handler_threads, "Maximum gRPC handler threads")
       ->envname("DUBAN_HANDLER_THREADS");
+  CLI::Option* idle = app.add_option("--idle-handler-threads", c.idle_handler_threads,
+                 "gRPC handler threads kept waiting for calls (the rest end when idle)")
+      ->envname("DUBAN_IDLE_HANDLER_THREADS");
   app.add_option("--shutdown-grace-ms", c.shutdown_grace_ms,
                  "How long SIGTERM waits for in-flight calls")
       ->envname("DUBAN_SHUTDOWN_GRACE_MS");
@@ -172,6 +182,10 @@ ProcessConfig ParseProcessConfigOrExit(const ProcessSpec& spec, int argc, char**
     // CLI11 names the flag in its message, e.g. "--handler-threads: Value x not integer".
     std::fprintf(stderr, "%s: %s\n", spec.program.c_str(), e.what());
     std::exit(2);
+  }
+  // The binary's default never exceeds a smaller --handler-threads; an explicit value must.
+  if (idle->count() == 0) {
+    c.idle_handler_threads = std::min(c.idle_handler_threads, c.handler_threads);
   }
   absl::Status status = ValidateProcessConfig(spec, c);
   if (status.ok() && spec.validate_extra) status = spec.validate_extra();

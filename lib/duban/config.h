@@ -25,6 +25,7 @@ struct ProcessConfig {
   std::string metrics_listen;      // --metrics-listen HOST:PORT (empty: no metrics endpoint)
   std::string log_level;           // --log-level trace|debug|info|warn|error|off
   int handler_threads = 0;         // --handler-threads (bounded gRPC handler pool)
+  int idle_handler_threads = 0;    // --idle-handler-threads (handler threads kept when idle)
   int shutdown_grace_ms = 0;       // --shutdown-grace-ms
   std::string sqlite_synchronous;  // --sqlite-synchronous FULL|NORMAL
 };
@@ -41,6 +42,10 @@ struct ProcessSpec {
   bool require_tasks_addr = false;
   bool require_reminders_addr = false;
   bool require_redis = false;
+  // Handler threads a server keeps waiting for calls (gRPC's MAX_POLLERS). More threads cost
+  // nothing per call when handlers block, as they do on SQLite writes; fewer suit callback-API
+  // methods sharing the pollset (see lib/duban/grpc_server.cc).
+  int default_idle_handler_threads = 2;
   // Lets a binary add flags of its own (with the same DUBAN_ environment convention).
   std::function<void(CLI::App&)> extra_flags;
   // Validates those extra flags after parsing; return an error naming the flag.

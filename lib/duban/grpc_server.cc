@@ -66,14 +66,18 @@ absl::StatusOr<std::unique_ptr<GrpcServer>> GrpcServer::Start(
   grpc::ResourceQuota quota("duban-handlers");
   quota.SetMaxThreads(options.handler_threads);
   builder.SetResourceQuota(quota);
-  // gRPC's default of at most 2 idle pollers is kept on purpose: with 16 calls in flight the
-  // sync server then creates and ends a thread for about every other call, and MAX_POLLERS =
-  // handler threads saved 10-20% of CPU per sync call, but with that many pollers on the shared
-  // pollset the callback-API ListUnits got slower (p99 6.5-7.2 -> 10.3-10.9 ms, server CPU per
-  // page +7%; docs/benchmarks.md, issue 2).
+  // gRPC's sync server ends a handler thread that finishes a call while more than MAX_POLLERS
+  // threads poll, and starts one when none is left: with 16 calls in flight and its default of
+  // 2 that is a thread created and ended for about every other call. Keeping more saves 10-20%
+  // of CPU per sync call, but many pollers on the shared pollset slowed units' callback-API
+  // ListUnits (p99 6.5-7.2 -> 10.3-10.9 ms; docs/benchmarks.md, issue 2), so each binary picks.
+  builder.SetSyncServerOption(grpc::ServerBuilder::SyncServerOption::MAX_POLLERS,
+                              options.idle_handler_threads);
   builder.SetMaxReceiveMessageSize(64 << 20);
 
-  if (options.log_rpcs) {
+  // The interceptor costs every call an allocation and hooks even when its line is dropped, so
+  // it is installed only when info lines are logged (the level is fixed at start-up).
+  if (options.log_rpcs && spdlog::should_log(spdlog::level::info)) {
     std::vector<std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>> creators;
     creators.push_back(std::make_unique<RpcLogInterceptorFactory>());
     builder.experimental().SetInterceptorCreators(std::move(creators));

@@ -16,10 +16,13 @@ struct ServerOptions {
   std::string listen = "127.0.0.1:0";
   // Bounds the synchronous handler threads: handlers block on SQLite or hiredis.
   int handler_threads = 64;
+  // Handler threads kept polling for calls between calls (gRPC's MAX_POLLERS); a busy server
+  // with fewer creates and ends a thread for about every other call.
+  int idle_handler_threads = 2;
   std::chrono::milliseconds shutdown_grace{10000};
   // Fully-qualified service names reported SERVING by grpc.health.v1 once started.
   std::vector<std::string> health_services;
-  // Logs one line per RPC at info level (method, code, latency, peer).
+  // Logs one line per RPC at info level (method, code, latency, peer), when info is logged.
   bool log_rpcs = true;
 };
 

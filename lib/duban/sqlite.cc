@@ -1,5 +1,7 @@
 #include "duban/sqlite.h"
 
+#include <sys/stat.h>
+
 #include <absl/strings/str_cat.h>
 
 #include <algorithm>
@@ -143,9 +145,35 @@ absl::StatusOr<std::unique_ptr<Database>> Database::Open(const Options& options,
                                                          const std::vector<Migration>& migrations) {
   std::unique_ptr<Database> db(new Database());
   db->options_ = options;
-  auto writer = Connection::Open(options, /*read_only=*/false);
+  // FULL durability by group commit: the writer commits without a sync and Write() syncs the
+  // log after releasing the lock (wal_sync.h).
+  Options writer_options = options;
+  const bool group_sync = options.synchronous == "FULL";
+  if (group_sync) writer_options.synchronous = "NORMAL";
+  auto writer = Connection::Open(writer_options, /*read_only=*/false);
   if (!writer.ok()) return writer.status();
   db->writer_ = std::move(*writer);
+  const char* main_file = sqlite3_db_filename(db->writer_->raw(), "main");
+  if (main_file != nullptr && main_file[0] != '\0') {
+    db->wal_path_ = sqlite3_filename_wal(main_file);
+  }
+  if (group_sync) {
+    std::string mode;
+    {
+      auto stmt = db->writer_->Prepare("PRAGMA journal_mode");
+      if (!stmt.ok()) return stmt.status();
+      auto row = stmt->Step();
+      if (!row.ok()) return row.status();
+      if (*row) mode = stmt->Text(0);
+    }
+    if (db->wal_path_.empty() || mode != "wal") {
+      // No log file to sync (a memory database, or WAL refused): let SQLite sync as asked.
+      if (auto s = db->writer_->Exec("PRAGMA synchronous=FULL"); !s.ok()) return s;
+    } else {
+      Database* self = db.get();
+      db->syncer_ = std::make_unique<WalSyncer>([self] { return self->SyncWal(); });
+    }
+  }
   if (auto s = db->Migrate(migrations); !s.ok()) return s;
   for (int i = 0; i < std::max(1, options.readers); ++i) {
     auto reader = Connection::Open(options, /*read_only=*/true);
@@ -184,16 +212,55 @@ absl::Status Database::Migrate(const std::vector<Migration>& migrations) {
 }
 
 absl::Status Database::Write(const std::function<absl::Status(Connection&)>& fn) {
+  auto ticket = WriteUnsynced(fn);
+  if (!ticket.ok()) return ticket.status();
+  return WaitDurable(*ticket);
+}
+
+absl::StatusOr<uint64_t> Database::WriteUnsynced(
+    const std::function<absl::Status(Connection&)>& fn) {
   std::lock_guard<std::mutex> lock(write_mu_);
+  if (syncer_) {
+    if (auto s = syncer_->failure(); !s.ok()) return s;
+  }
   if (auto s = RunSimple(*writer_, "BEGIN IMMEDIATE"); !s.ok()) return s;
   absl::Status status = fn(*writer_);
-  if (status.ok()) {
-    status = RunSimple(*writer_, "COMMIT");
-    if (status.ok()) return status;
+  if (status.ok()) status = RunSimple(*writer_, "COMMIT");
+  if (!status.ok()) {
+    // ROLLBACK fails harmlessly if SQLite already rolled back on its own.
+    (void)RunSimple(*writer_, "ROLLBACK");
+    return status;
   }
-  // ROLLBACK fails harmlessly if SQLite already rolled back on its own.
-  (void)RunSimple(*writer_, "ROLLBACK");
-  return status;
+  // Ticket 0: SQLite synced inside COMMIT (or was told not to).
+  return syncer_ ? syncer_->Commit() : 0;
+}
+
+absl::Status Database::WaitDurable(uint64_t ticket) {
+  if (ticket == 0 || !syncer_) return absl::OkStatus();
+  return syncer_->WaitDurable(ticket);
+}
+
+absl::Status Database::SyncWal() {
+  std::shared_ptr<UniqueFd> fd;
+  {
+    // SQLite keeps the log file while a connection is open, but a descriptor of a replaced
+    // file would sync the wrong one, so the inode is compared each time (a stat is cheap next
+    // to fdatasync).
+    std::lock_guard<std::mutex> lock(wal_fd_mu_);
+    struct stat by_path, by_fd;
+    if (wal_fd_ &&
+        (::stat(wal_path_.c_str(), &by_path) != 0 || ::fstat(wal_fd_->get(), &by_fd) != 0 ||
+         by_path.st_ino != by_fd.st_ino || by_path.st_dev != by_fd.st_dev)) {
+      wal_fd_.reset();
+    }
+    if (!wal_fd_) {
+      auto opened = OpenWalForSync(wal_path_);
+      if (!opened.ok()) return opened.status();
+      wal_fd_ = std::make_shared<UniqueFd>(std::move(*opened));
+    }
+    fd = wal_fd_;
+  }
+  return SyncFd(fd->get(), wal_path_);
 }
 
 std::unique_ptr<Connection> Database::BorrowReader() {

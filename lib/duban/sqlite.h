@@ -4,6 +4,8 @@
 //
 // Durability: WAL with synchronous=FULL by default, so a transaction that committed survives a
 // kill -9 of the process and a power loss; busy_timeout covers writers in other processes.
+// FULL is kept by syncing the log after the write lock is released (group commit, see
+// wal_sync.h): Write() returns only once its commit is on disk.
 #include <sqlite3.h>
 
 #include <absl/strings/string_view.h>
@@ -19,6 +21,8 @@
 
 #include <absl/status/status.h>
 #include <absl/status/statusor.h>
+
+#include "duban/wal_sync.h"
 
 namespace duban::sqlite {
 
@@ -155,8 +159,14 @@ class Database {
                                                         const std::vector<Migration>& migrations);
 
   // Runs `fn` in a write transaction (BEGIN IMMEDIATE). Commits if `fn` returns OK, rolls back
-  // otherwise, so a failed call leaves no partial write.
+  // otherwise, so a failed call leaves no partial write. Returns once the commit is durable
+  // (with synchronous FULL: on disk).
   absl::Status Write(const std::function<absl::Status(Connection&)>& fn);
+  // Write() in two steps, for callers that batch writes and must hand the writer on before
+  // waiting: commits and returns a ticket, then WaitDurable(ticket) returns once that commit is
+  // durable. Nobody may be told the write succeeded before WaitDurable returned OK.
+  absl::StatusOr<uint64_t> WriteUnsynced(const std::function<absl::Status(Connection&)>& fn);
+  absl::Status WaitDurable(uint64_t ticket);
   // Runs `fn` on a reader connection inside a read transaction (a consistent snapshot).
   absl::Status Read(const std::function<absl::Status(Connection&)>& fn);
 
@@ -180,6 +190,8 @@ class Database {
   };
 
   int schema_version() const { return schema_version_; }
+  // Syncs of the write-ahead log made after commits (0 when SQLite syncs inside COMMIT).
+  uint64_t wal_syncs() const { return syncer_ ? syncer_->syncs() : 0; }
 
  private:
   Database() = default;
@@ -189,8 +201,17 @@ class Database {
 
   Options options_;
   int schema_version_ = 0;
+  absl::Status SyncWal();
+
   std::mutex write_mu_;
   std::unique_ptr<Connection> writer_;
+  // Set when synchronous is FULL and the database is a file: commits then sync outside the lock.
+  std::unique_ptr<WalSyncer> syncer_;
+  std::string wal_path_;
+  std::mutex wal_fd_mu_;
+  // Opened by the first sync (the log exists once something committed); shared so a sync in
+  // flight keeps its descriptor open if another replaces it.
+  std::shared_ptr<UniqueFd> wal_fd_;
   std::mutex readers_mu_;
   std::condition_variable readers_cv_;
   std::vector<std::unique_ptr<Connection>> idle_readers_;

@@ -28,6 +28,9 @@ int main(int argc, char** argv) {
   spec.require_data_dir = true;
   spec.require_redis = true;
   spec.require_units_addr = true;
+  // Writes block their handler thread in the write group; keeping threads saves creating one
+  // per call under load (docs/benchmarks.md).
+  spec.default_idle_handler_threads = 16;
   const duban::ProcessConfig config = duban::ParseProcessConfigOrExit(spec, argc, argv);
   duban::SetUpLogging(spec.program, config.log_level);
 
@@ -61,6 +64,7 @@ int main(int argc, char** argv) {
   duban::ServerOptions server_options;
   server_options.listen = config.listen;
   server_options.handler_threads = config.handler_threads;
+  server_options.idle_handler_threads = config.idle_handler_threads;
   server_options.shutdown_grace = std::chrono::milliseconds(config.shutdown_grace_ms);
   server_options.health_services = {"duban.reminders.v1.ReminderService"};
   auto server = duban::GrpcServer::Start(server_options, {&service});

@@ -18,8 +18,8 @@ struct CoalescingUnitClient::Batch {
 absl::StatusOr<std::vector<UnitInfo>> CoalescingUnitClient::BatchGetUnits(
     const std::vector<std::string>& ids) {
   std::unique_lock<std::mutex> lock(mu_);
-  if (!in_flight_) {
-    in_flight_ = true;
+  if (in_flight_ < max_in_flight_) {
+    ++in_flight_;
     lock.unlock();
     auto result = inner_.BatchGetUnits(ids);
     lock.lock();
@@ -33,8 +33,8 @@ absl::StatusOr<std::vector<UnitInfo>> CoalescingUnitClient::BatchGetUnits(
   }
   if (batch->callers++ == 0) {
     batch->cv.wait(lock, [&] { return batch->go; });
-    // FinishLocked detached the batch from next_: nobody adds ids any more, and in_flight_
-    // stayed set on our behalf.
+    // FinishLocked detached the batch from next_: nobody adds ids any more, and the finished
+    // call's place in in_flight_ is ours.
     lock.unlock();
     auto result = inner_.BatchGetUnits(batch->ids);
     lock.lock();
@@ -59,7 +59,7 @@ absl::StatusOr<std::vector<UnitInfo>> CoalescingUnitClient::BatchGetUnits(
 
 void CoalescingUnitClient::FinishLocked() {
   if (!next_) {
-    in_flight_ = false;
+    --in_flight_;
     return;
   }
   std::shared_ptr<Batch> batch = std::move(next_);

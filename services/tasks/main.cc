@@ -26,6 +26,9 @@ int main(int argc, char** argv) {
   spec.default_listen = "127.0.0.1:7102";
   spec.require_data_dir = true;
   spec.require_units_addr = true;
+  // Writes block their handler thread in the write group; keeping threads saves creating one
+  // per call under load (docs/benchmarks.md).
+  spec.default_idle_handler_threads = 16;
   const duban::ProcessConfig config = duban::ParseProcessConfigOrExit(spec, argc, argv);
   duban::SetUpLogging(spec.program, config.log_level);
 
@@ -47,8 +50,9 @@ int main(int argc, char** argv) {
   }
 
   duban::tasks::GrpcUnitClient grpc_units(duban::tasks::MakeDependencyChannel(config.units_addr));
-  // Concurrent unit checks (one per CreateTask and other writes) share one BatchGetUnits.
-  duban::tasks::CoalescingUnitClient units(grpc_units);
+  // Concurrent unit checks (one per CreateTask and other writes) share BatchGetUnits calls,
+  // two at a time at most.
+  duban::tasks::CoalescingUnitClient units(grpc_units, /*max_in_flight=*/2);
   std::unique_ptr<duban::tasks::GrpcPolicyClient> policies;
   std::unique_ptr<duban::tasks::GrpcReminderSink> sink;
   std::unique_ptr<duban::tasks::OutboxDispatcher> dispatcher;
@@ -78,6 +82,7 @@ int main(int argc, char** argv) {
   duban::ServerOptions server_options;
   server_options.listen = config.listen;
   server_options.handler_threads = config.handler_threads;
+  server_options.idle_handler_threads = config.idle_handler_threads;
   server_options.shutdown_grace = std::chrono::milliseconds(config.shutdown_grace_ms);
   server_options.health_services = {"duban.tasks.v1.TaskService"};
   auto server = duban::GrpcServer::Start(server_options, {&service});

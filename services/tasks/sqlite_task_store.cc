@@ -1548,6 +1548,7 @@ absl::Status SqliteTaskStore::Read(const std::function<absl::Status(TaskReader&)
 struct SqliteTaskStore::PendingWrite {
   const std::function<absl::Status(TaskWriter&)>* fn;
   absl::Status status;
+  bool grouped = false;  // taken into a group: wait for done, never lead
   bool done = false;
   // Woken when done, or when it is first in line and may lead the next group: one wake-up per
   // writer, not a thundering herd.
@@ -1561,43 +1562,50 @@ absl::Status SqliteTaskStore::Write(const std::function<absl::Status(TaskWriter&
   PendingWrite me{&fn, absl::OkStatus()};
   std::unique_lock<std::mutex> lock(group_mu_);
   waiting_.push_back(&me);
-  while (!me.done && (writing_ || waiting_.front() != &me)) me.cv.wait(lock);
+  while (!me.done && (me.grouped || writing_ || waiting_.front() != &me)) me.cv.wait(lock);
   if (me.done) return me.status;
   // Lead: this write and those queued behind it.
   writing_ = true;
   std::vector<PendingWrite*> group;
   while (!waiting_.empty() && group.size() < kMaxGroup) {
     group.push_back(waiting_.front());
+    group.back()->grouped = true;
     waiting_.pop_front();
   }
   lock.unlock();
-  WriteGroup(group);
+  const uint64_t ticket = WriteGroup(group);
   lock.lock();
+  // The next group writes while this one's commit is synced to disk.
   writing_ = false;
+  if (!waiting_.empty()) waiting_.front()->cv.notify_one();
+  lock.unlock();
+  const absl::Status durable = db_->WaitDurable(ticket);
+  lock.lock();
   for (PendingWrite* p : group) {
+    if (p->status.ok() && !durable.ok()) p->status = durable;
     p->done = true;
     if (p != &me) p->cv.notify_one();
   }
-  if (!waiting_.empty()) waiting_.front()->cv.notify_one();
   return me.status;
 }
 
-void SqliteTaskStore::WriteGroup(const std::vector<PendingWrite*>& group) {
+uint64_t SqliteTaskStore::WriteGroup(const std::vector<PendingWrite*>& group) {
   if (group.size() == 1) {
     PendingWrite& p = *group.front();
-    p.status = db_->Write([&](Connection& c) {
+    auto ticket = db_->WriteUnsynced([&](Connection& c) {
       if (auto s = Tune(c); !s.ok()) return s;
       SqliteTaskTx tx(c);
       return (*p.fn)(tx);
     });
-    return;
+    p.status = ticket.status();
+    return ticket.ok() ? *ticket : 0;
   }
   auto run = [](Connection& c, const char* sql) -> absl::Status {
     auto stmt = c.Prepare(sql);
     if (!stmt.ok()) return stmt.status();
     return stmt->Run();
   };
-  absl::Status committed = db_->Write([&](Connection& c) -> absl::Status {
+  auto ticket = db_->WriteUnsynced([&](Connection& c) -> absl::Status {
     if (auto s = Tune(c); !s.ok()) return s;
     SqliteTaskTx tx(c);
     for (PendingWrite* p : group) {
@@ -1611,11 +1619,12 @@ void SqliteTaskStore::WriteGroup(const std::vector<PendingWrite*>& group) {
     }
     return absl::OkStatus();
   });
-  if (committed.ok()) return;
+  if (ticket.ok()) return *ticket;
   // Nothing of the group was applied: every write that had succeeded fails with the reason.
   for (PendingWrite* p : group) {
-    if (p->status.ok()) p->status = committed;
+    if (p->status.ok()) p->status = ticket.status();
   }
+  return 0;
 }
 
 }  // namespace duban::tasks

@@ -35,7 +35,8 @@ class SqliteTaskStore : public TaskStore {
   // Gives each connection a page cache sized for boards and cascades (once per connection).
   absl::Status Tune(sqlite::Connection& c);
   // Runs `group` in one transaction and sets each entry's status.
-  void WriteGroup(const std::vector<PendingWrite*>& group);
+  // Writes the group in one transaction; returns its commit ticket (0: nothing committed).
+  uint64_t WriteGroup(const std::vector<PendingWrite*>& group);
 
   std::unique_ptr<sqlite::Database> db_;
   std::mutex tuned_mu_;

@@ -36,6 +36,7 @@ int main(int argc, char** argv) {
   duban::ServerOptions server_options;
   server_options.listen = config.listen;
   server_options.handler_threads = config.handler_threads;
+  server_options.idle_handler_threads = config.idle_handler_threads;
   server_options.shutdown_grace = std::chrono::milliseconds(config.shutdown_grace_ms);
   server_options.health_services = {"duban.units.v1.UnitService"};
   auto server = duban::GrpcServer::Start(server_options, {&service});

@@ -11,6 +11,7 @@ ProcessConfig Good() {
   c.data_dir = "/tmp";
   c.log_level = "info";
   c.handler_threads = 4;
+  c.idle_handler_threads = 2;
   c.shutdown_grace_ms = 1000;
   c.sqlite_synchronous = "FULL";
   return c;
@@ -50,6 +51,12 @@ TEST(ProcessConfig, ErrorsNameTheFlag) {
   d = c;
   d.handler_threads = 0;
   expect_flag(d, "handler-threads");
+  d = c;
+  d.idle_handler_threads = 0;
+  expect_flag(d, "idle-handler-threads");
+  d = c;
+  d.idle_handler_threads = d.handler_threads + 1;  // more idle threads than the pool holds
+  expect_flag(d, "idle-handler-threads");
   d = c;
   d.units_addr = "x:70000";
   expect_flag(d, "units-addr");

@@ -129,6 +129,30 @@ TEST_F(CoalescingUnitClientTest, CallsArrivingDuringACallShareTheNextOneAndGetTh
   EXPECT_EQ(held_.calls().size(), 3u);
 }
 
+// With two calls allowed in flight the second caller goes out at once; only the third waits,
+// and it goes out as soon as either call returns.
+TEST_F(CoalescingUnitClientTest, UpToMaxInFlightCallsGoOutAtOnce) {
+  CoalescingUnitClient two(held_, /*max_in_flight=*/2);
+  held_.Hold();
+  absl::StatusOr<std::vector<UnitInfo>> a, b, c;
+  std::thread t1([&] { a = two.BatchGetUnits({"gd"}); });
+  std::thread t2([&] { b = two.BatchGetUnits({"gd.zq"}); });
+  held_.WaitForCalls(2);  // both out while the first is still held
+  EXPECT_EQ(two.pending_callers(), 0u);
+  std::thread t3([&] { c = two.BatchGetUnits({"gd.fs"}); });
+  WaitForPending(two, 1);
+  EXPECT_EQ(held_.calls().size(), 2u);
+  held_.Release();
+  t1.join();
+  t2.join();
+  t3.join();
+  EXPECT_EQ(Ids(a), (std::set<std::string>{"gd"}));
+  EXPECT_EQ(Ids(b), (std::set<std::string>{"gd.zq"}));
+  EXPECT_EQ(Ids(c), (std::set<std::string>{"gd.fs"}));
+  EXPECT_EQ(held_.calls().size(), 3u);
+  EXPECT_EQ(two.pending_callers(), 0u);
+}
+
 TEST_F(CoalescingUnitClientTest, AFailedCombinedCallFailsEveryCallerInItAndOnlyThem) {
   held_.Hold();
   absl::StatusOr<std::vector<UnitInfo>> first, a, b;
