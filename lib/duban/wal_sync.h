@@ -76,8 +76,8 @@ class WalSyncer {
   absl::Status failed_;
 };
 
-// Opens the write-ahead log of the database `db_path` (its "-wal" file, which must exist: call
-// after the first commit) for syncing.
+// Opens a database's write-ahead log (its "-wal" file, which exists once something committed)
+// for syncing.
 absl::StatusOr<UniqueFd> OpenWalForSync(const std::string& wal_path);
 // fdatasync of `fd`, with the error spelled out.
 absl::Status SyncFd(int fd, const std::string& what);
