@@ -4,6 +4,8 @@
 
 #include <thread>
 
+#include <absl/strings/str_cat.h>
+
 #include "support/temp_dir.h"
 
 namespace duban::sqlite {
@@ -32,6 +34,27 @@ TEST(Database, MigratesForwardAndRefusesNewerSchemas) {
   EXPECT_EQ(old.status().code(), absl::StatusCode::kFailedPrecondition);
 }
 
+absl::Status Insert(Database& db, int k) {
+  return db.Write([k](Connection& c) -> absl::Status {
+    auto s = c.Prepare("INSERT INTO t (k, v) VALUES (?1, ?2)");
+    if (!s.ok()) return s.status();
+    s->Bind(1, absl::StrCat("k", k)).Bind(2, k);
+    return s->Run();
+  });
+}
+
+int64_t CountRows(Database& db) {
+  int64_t count = -1;
+  EXPECT_TRUE(db.Read([&](Connection& c) -> absl::Status {
+                  auto s = c.Prepare("SELECT count(*) FROM t");
+                  if (!s.ok()) return s.status();
+                  if (auto row = s->Step(); !row.ok()) return row.status();
+                  count = s->Int(0);
+                  return absl::OkStatus();
+                }).ok());
+  return count;
+}
+
 TEST(Database, FailedWriteLeavesNothing) {
   testing::TempDir dir;
   Options o;
@@ -45,15 +68,46 @@ TEST(Database, FailedWriteLeavesNothing) {
     return absl::AbortedError("changed my mind");
   });
   EXPECT_EQ(status.code(), absl::StatusCode::kAborted);
-  int64_t count = -1;
-  ASSERT_TRUE(db->Read([&](Connection& c) -> absl::Status {
-                  auto s = c.Prepare("SELECT count(*) FROM t");
-                  if (!s.ok()) return s.status();
-                  if (auto row = s->Step(); !row.ok()) return row.status();
-                  count = s->Int(0);
-                  return absl::OkStatus();
-                }).ok());
-  EXPECT_EQ(count, 0);
+  EXPECT_EQ(CountRows(*db), 0);
+}
+
+// With FULL the database syncs its log itself after each commit (the migration's included),
+// concurrent writers all land, and NORMAL leaves syncing to SQLite's checkpoints.
+TEST(Database, FullSyncsTheLogAfterCommitsAndNormalDoesNot) {
+  testing::TempDir dir;
+  Options o;
+  o.path = dir.File("full.db");
+  auto db = *Database::Open(o, kV1);
+  EXPECT_GE(db->wal_syncs(), 1u);  // the migration
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 4; ++t) {
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < 50; ++i) ASSERT_TRUE(Insert(*db, t * 1000 + i).ok());
+    });
+  }
+  for (auto& t : threads) t.join();
+  EXPECT_GE(db->wal_syncs(), 2u);
+  EXPECT_LE(db->wal_syncs(), 201u);
+  EXPECT_EQ(CountRows(*db), 200);
+
+  o.path = dir.File("normal.db");
+  o.synchronous = "NORMAL";
+  auto normal = *Database::Open(o, kV1);
+  ASSERT_TRUE(Insert(*normal, 1).ok());
+  EXPECT_EQ(normal->wal_syncs(), 0u);
+}
+
+// A write that fails syncs nothing and is not counted as a commit.
+TEST(Database, AFailedWriteIsNotSynced) {
+  testing::TempDir dir;
+  Options o;
+  o.path = dir.File("t.db");
+  auto db = *Database::Open(o, kV1);
+  const uint64_t before = db->wal_syncs();
+  ASSERT_TRUE(Insert(*db, 1).ok());
+  EXPECT_EQ(db->wal_syncs(), before + 1);
+  EXPECT_FALSE(Insert(*db, 1).ok());  // duplicate key
+  EXPECT_EQ(db->wal_syncs(), before + 1);
 }
 
 TEST(Database, CachedStatementsAreReusableInLoopsAndAcrossThreads) {
