@@ -8,6 +8,16 @@
 namespace duban::reminders {
 namespace {
 
+// Drift for Reconcile: the reminder's job stays in Redis but falls due at another time.
+void MoveInRedis(queue::JobQueue& q, const pb::Reminder& r, absl::Time due) {
+  ASSERT_TRUE(q.Cancel(queue::CancelRequest{r.id(), r.version()}).ok());
+  queue::ScheduleRequest moved;
+  moved.job_id = r.id();
+  moved.version = r.version();
+  moved.due = due;
+  ASSERT_TRUE(q.Schedule(moved).ok());
+}
+
 using ::testing::ElementsAre;
 
 const absl::Time kDeadline = Sh(2025, 5, 30, 18);
@@ -267,12 +277,7 @@ TEST_F(RemindersTest, ReconcileFixesStaleAndRemovesOrphans) {
   orphan.version = 1;
   orphan.due = Now() + absl::Hours(1);
   ASSERT_TRUE(queue_->Schedule(orphan).ok());
-  ASSERT_TRUE(queue_->Cancel(queue::CancelRequest{r0.id(), r0.version()}).ok());
-  queue::ScheduleRequest moved;
-  moved.job_id = r0.id();
-  moved.version = r0.version();
-  moved.due = Now() + absl::Hours(5);
-  ASSERT_TRUE(queue_->Schedule(moved).ok());
+  MoveInRedis(*queue_, r0, Now() + absl::Hours(5));
 
   auto report = ReconcileOk(false);
   EXPECT_EQ(report.stale_in_redis(), 1);
@@ -309,12 +314,7 @@ TEST_F(RemindersTest, ReconcileInSmallPagesWithRepairsInFlight) {
     ASSERT_TRUE(queue_->Cancel(queue::CancelRequest{pending[i].id(), pending[i].version()}).ok());
   }
   const pb::Reminder& moved = pending[1];
-  ASSERT_TRUE(queue_->Cancel(queue::CancelRequest{moved.id(), moved.version()}).ok());
-  queue::ScheduleRequest later;
-  later.job_id = moved.id();
-  later.version = moved.version();
-  later.due = Now() + absl::Hours(5);
-  ASSERT_TRUE(queue_->Schedule(later).ok());
+  MoveInRedis(*queue_, moved, Now() + absl::Hours(5));
   for (const char* id : {"r-orphan-1", "r-orphan-2"}) {
     queue::ScheduleRequest orphan;
     orphan.job_id = id;
