@@ -54,6 +54,109 @@ absl::Status DependencyError(const grpc::Status& status, absl::string_view servi
   }
 }
 
+UnitWatch::UnitWatch(std::shared_ptr<grpc::Channel> channel, WatchedUnitCache& cache,
+                     std::chrono::milliseconds heartbeat)
+    : stub_(upb::UnitService::NewStub(channel)), cache_(cache), heartbeat_(heartbeat) {}
+
+void UnitWatch::Start() {
+  reader_ = std::thread([this] { Run(); });
+  watchdog_ = std::thread([this] { Watchdog(); });
+}
+
+void UnitWatch::Stop() {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    stop_ = true;
+    if (stream_ != nullptr) stream_->TryCancel();
+  }
+  cv_.notify_all();
+  if (reader_.joinable()) reader_.join();
+  if (watchdog_.joinable()) watchdog_.join();
+}
+
+bool UnitWatch::SleepFor(std::chrono::milliseconds d) {
+  std::unique_lock<std::mutex> lock(mu_);
+  return !cv_.wait_for(lock, d, [&] { return stop_; });
+}
+
+void UnitWatch::Watchdog() {
+  // A stream can hang without ending (a stuck peer): the cache stops trusting it after its
+  // lease on its own; this reopens it.
+  while (SleepFor(heartbeat_)) {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (stream_ != nullptr && std::chrono::steady_clock::now() - last_heard_ > 3 * heartbeat_) {
+      spdlog::warn("unit watch silent for {} ms; reopening it",
+                   static_cast<long long>((3 * heartbeat_).count()));
+      stream_->TryCancel();
+    }
+  }
+}
+
+void UnitWatch::Run() {
+  std::chrono::milliseconds backoff(100);
+  for (;;) {
+    grpc::ClientContext ctx;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      if (stop_) return;
+      stream_ = &ctx;
+      last_heard_ = std::chrono::steady_clock::now();
+    }
+    upb::WatchUnitsRequest req;
+    req.set_heartbeat_ms(static_cast<int32_t>(heartbeat_.count()));
+    auto reader = stub_->WatchUnits(&ctx, req);
+    upb::UnitChanges msg;
+    bool confirmed = false;
+    std::string ack_error;
+    while (reader->Read(&msg)) {
+      {
+        std::lock_guard<std::mutex> lock(mu_);
+        last_heard_ = std::chrono::steady_clock::now();
+      }
+      if (!confirmed) {
+        cache_.OnWatchConfirmed();
+        confirmed = true;
+        backoff = std::chrono::milliseconds(100);
+        spdlog::info("watching duban-units for unit changes ({})", msg.watch_id());
+        continue;
+      }
+      if (msg.seq() == 0) {
+        cache_.OnHeartbeat();
+        continue;
+      }
+      cache_.OnChanges({msg.unit_ids().begin(), msg.unit_ids().end()}, msg.all_units());
+      upb::AckUnitChangesRequest ack;
+      ack.set_watch_id(msg.watch_id());
+      ack.set_seq(msg.seq());
+      upb::AckUnitChangesResponse ack_resp;
+      grpc::ClientContext ack_ctx;
+      SetDeadline(ack_ctx, 3 * heartbeat_);
+      grpc::Status st = stub_->AckUnitChanges(&ack_ctx, ack, &ack_resp);
+      if (!st.ok()) {
+        ack_error = st.error_message();
+        ctx.TryCancel();
+        break;
+      }
+    }
+    cache_.OnWatchLost();
+    {
+      // Cleared before Finish so that Stop and the watchdog never cancel a finished call.
+      std::lock_guard<std::mutex> lock(mu_);
+      stream_ = nullptr;
+    }
+    grpc::Status st = reader->Finish();
+    if (!SleepFor(std::chrono::milliseconds(0))) return;
+    if (confirmed) {
+      spdlog::warn("unit watch ended ({}); unit checks go to duban-units until it is back",
+                   ack_error.empty() ? st.error_message() : "acknowledgement failed: " + ack_error);
+    } else {
+      spdlog::debug("unit watch not established: {}", st.error_message());
+    }
+    if (!SleepFor(backoff)) return;
+    backoff = std::min<std::chrono::milliseconds>(backoff * 2, std::chrono::seconds(5));
+  }
+}
+
 std::shared_ptr<grpc::Channel> MakeDependencyChannel(const std::string& address,
                                                      std::chrono::milliseconds max_backoff) {
   grpc::ChannelArguments args;

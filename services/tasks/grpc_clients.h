@@ -4,13 +4,17 @@
 // the outbox sink (ScheduleAssignment / CancelAssignment / SetPlanDefaultPolicy). Every call
 // has a deadline; an unreachable service is UNAVAILABLE.
 #include <chrono>
+#include <condition_variable>
 #include <memory>
+#include <mutex>
+#include <thread>
 
 #include <grpcpp/grpcpp.h>
 
 #include "duban/reminders/v1/reminders.grpc.pb.h"
 #include "duban/units/v1/units.grpc.pb.h"
 #include "outbox_dispatcher.h"
+#include "unit_cache.h"
 #include "unit_client.h"
 
 namespace duban::tasks {
@@ -27,6 +31,36 @@ class GrpcUnitClient : public UnitClient {
  private:
   std::unique_ptr<::duban::units::v1::UnitService::Stub> stub_;
   std::chrono::milliseconds timeout_;
+};
+
+// Keeps a UnitService.WatchUnits stream open and feeds `cache` (unit_cache.h): each change is
+// dropped from the cache, then acknowledged. A stream that ends, fails an acknowledgement or
+// stays silent for a lease is cancelled and opened again (backoff 100 ms doubling to 5 s); in
+// between, the cache is not used.
+class UnitWatch {
+ public:
+  // The cache's lease must be 3 x `heartbeat` (units.proto).
+  UnitWatch(std::shared_ptr<grpc::Channel> channel, WatchedUnitCache& cache,
+            std::chrono::milliseconds heartbeat = std::chrono::milliseconds(500));
+  ~UnitWatch() { Stop(); }
+  void Start();
+  void Stop();
+
+ private:
+  void Run();
+  void Watchdog();
+  // Waits `d` or until Stop; false when stopping.
+  bool SleepFor(std::chrono::milliseconds d);
+
+  std::unique_ptr<::duban::units::v1::UnitService::Stub> stub_;
+  WatchedUnitCache& cache_;
+  const std::chrono::milliseconds heartbeat_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool stop_ = false;                    // guarded by mu_
+  grpc::ClientContext* stream_ = nullptr;  // the open stream, for cancelling; guarded by mu_
+  std::chrono::steady_clock::time_point last_heard_;  // guarded by mu_
+  std::thread reader_, watchdog_;
 };
 
 class GrpcPolicyClient : public PolicyClient {

@@ -1,9 +1,11 @@
 // duban-tasks: plans, tasks, assignments, progress and the reminders outbox over gRPC. Only
 // wiring lives here.
+#include <chrono>
 #include <cstdio>
 #include <filesystem>
 #include <memory>
 
+#include <CLI/CLI.hpp>
 #include <spdlog/spdlog.h>
 
 #include "coalescing_unit_client.h"
@@ -29,6 +31,13 @@ int main(int argc, char** argv) {
   // Writes block their handler thread in the write group; keeping threads saves creating one
   // per call under load (docs/benchmarks.md).
   spec.default_idle_handler_threads = 16;
+  bool unit_cache = true;
+  spec.extra_flags = [&unit_cache](CLI::App& app) {
+    app.add_option("--unit-cache", unit_cache,
+                   "Answer unit checks from memory, kept current by a duban-units watch "
+                   "(true or false)")
+        ->envname("DUBAN_UNIT_CACHE");
+  };
   const duban::ProcessConfig config = duban::ParseProcessConfigOrExit(spec, argc, argv);
   duban::SetUpLogging(spec.program, config.log_level);
 
@@ -49,10 +58,23 @@ int main(int argc, char** argv) {
     return 1;
   }
 
-  duban::tasks::GrpcUnitClient grpc_units(duban::tasks::MakeDependencyChannel(config.units_addr));
+  auto units_channel = duban::tasks::MakeDependencyChannel(config.units_addr);
+  duban::tasks::GrpcUnitClient grpc_units(units_channel);
   // Concurrent unit checks (one per CreateTask and other writes) share BatchGetUnits calls,
   // two at a time at most.
-  duban::tasks::CoalescingUnitClient units(grpc_units, /*max_in_flight=*/2);
+  duban::tasks::CoalescingUnitClient coalescing_units(grpc_units, /*max_in_flight=*/2);
+  // In front of them, the units already checked, dropped as duban-units reports changes
+  // (unit_cache.h). The lease is 3 heartbeats of the watch (units.proto).
+  constexpr std::chrono::milliseconds kWatchHeartbeat(500);
+  duban::tasks::WatchedUnitCache cached_units(coalescing_units, 3 * kWatchHeartbeat);
+  duban::tasks::UnitClient& units =
+      unit_cache ? static_cast<duban::tasks::UnitClient&>(cached_units) : coalescing_units;
+  std::unique_ptr<duban::tasks::UnitWatch> unit_watch;
+  if (unit_cache) {
+    unit_watch =
+        std::make_unique<duban::tasks::UnitWatch>(units_channel, cached_units, kWatchHeartbeat);
+    unit_watch->Start();
+  }
   std::unique_ptr<duban::tasks::GrpcPolicyClient> policies;
   std::unique_ptr<duban::tasks::GrpcReminderSink> sink;
   std::unique_ptr<duban::tasks::OutboxDispatcher> dispatcher;
@@ -100,6 +122,7 @@ int main(int argc, char** argv) {
   spdlog::info("signal {} received; draining", sig);
   (*server)->Shutdown();
   if (dispatcher) dispatcher->Stop();
+  if (unit_watch) unit_watch->Stop();
   spdlog::info("stopped");
   return 0;
 }

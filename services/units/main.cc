@@ -51,6 +51,7 @@ int main(int argc, char** argv) {
 
   int sig = signals.Wait();
   spdlog::info("signal {} received; draining", sig);
+  service.EndWatches();
   (*server)->Shutdown();
   spdlog::info("stopped");
   return 0;

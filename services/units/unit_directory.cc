@@ -242,6 +242,7 @@ absl::StatusOr<Unit> UnitDirectory::UpdateUnit(const Unit& patch,
   }
   if (!v.empty()) return v.ToStatus();
 
+  bool changed = false;
   Unit out;
   absl::Status status = store_.Write([&](UnitWriter& tx) -> absl::Status {
     auto found = tx.FindUnit(patch.id);
@@ -263,9 +264,11 @@ absl::StatusOr<Unit> UnitDirectory::UpdateUnit(const Unit& patch,
     next.update_us = NowMicros();
     if (auto s = tx.UpdateUnit(next); !s.ok()) return s;
     out = next;
+    changed = true;
     return absl::OkStatus();
   });
   if (!status.ok()) return status;
+  if (changed) Changed({out.id}, false);
   return out;
 }
 
@@ -281,6 +284,7 @@ absl::StatusOr<Unit> UnitDirectory::MoveUnit(const std::string& id,
                       "a unit cannot be its own parent");
   }
 
+  bool changed = false;
   Unit out;
   absl::Status status = store_.Write([&](UnitWriter& tx) -> absl::Status {
     auto found = tx.FindUnit(id);
@@ -321,15 +325,19 @@ absl::StatusOr<Unit> UnitDirectory::MoveUnit(const std::string& id,
     auto moved = tx.FindUnit(id);
     if (!moved.ok()) return moved.status();
     out = **moved;
+    changed = true;
     return absl::OkStatus();
   });
   if (!status.ok()) return status;
+  // The whole subtree's depth and path changed.
+  if (changed) Changed({}, true);
   return out;
 }
 
 absl::StatusOr<Unit> UnitDirectory::ArchiveUnit(const std::string& id, bool cascade,
                                                 const std::string& etag) {
   if (auto s = ValidateId(id); !s.ok()) return InvalidField("id", std::string(s.message()));
+  bool changed = false;
   Unit out;
   absl::Status status = store_.Write([&](UnitWriter& tx) -> absl::Status {
     auto found = tx.FindUnit(id);
@@ -349,19 +357,22 @@ absl::StatusOr<Unit> UnitDirectory::ArchiveUnit(const std::string& id, bool casc
       out = **found;
       return absl::OkStatus();
     }
-    auto changed = tx.ArchiveSubtree((*found)->path, NowMicros());
-    if (!changed.ok()) return changed.status();
+    auto archived_rows = tx.ArchiveSubtree((*found)->path, NowMicros());
+    if (!archived_rows.ok()) return archived_rows.status();
     auto after = tx.FindUnit(id);
     if (!after.ok()) return after.status();
     out = **after;
+    changed = true;
     return absl::OkStatus();
   });
   if (!status.ok()) return status;
+  if (changed) Changed({id}, cascade);
   return out;
 }
 
 absl::StatusOr<Unit> UnitDirectory::RestoreUnit(const std::string& id, const std::string& etag) {
   if (auto s = ValidateId(id); !s.ok()) return InvalidField("id", std::string(s.message()));
+  bool changed = false;
   Unit out;
   absl::Status status = store_.Write([&](UnitWriter& tx) -> absl::Status {
     auto found = tx.FindUnit(id);
@@ -386,9 +397,11 @@ absl::StatusOr<Unit> UnitDirectory::RestoreUnit(const std::string& id, const std
     unit.update_us = NowMicros();
     if (auto s = tx.UpdateUnit(unit); !s.ok()) return s;
     out = unit;
+    changed = true;
     return absl::OkStatus();
   });
   if (!status.ok()) return status;
+  if (changed) Changed({id}, false);
   return out;
 }
 
@@ -696,6 +709,7 @@ absl::StatusOr<ImportResult> UnitDirectory::ImportUnits(std::vector<ImportRow> r
   }
   if (errors.size() > kMaxReportedImportErrors) errors.resize(kMaxReportedImportErrors);
   result.errors = std::move(errors);
+  if (result.updated > 0) Changed({}, true);
   return result;
 }
 

@@ -129,11 +129,22 @@ class UnitDirectory {
   absl::StatusOr<std::vector<Resolution>> ResolveRecipients(
       const std::vector<RecipientQuery>& queries, std::optional<int64_t> at_us);
 
+  // Called after each committed change to existing units (not contacts, not new units), before
+  // the write returns: the ids changed, or all_units for moves, cascades and imports. The
+  // server passes it to UnitWatchers::Publish. Set before serving.
+  using ChangeListener =
+      std::function<void(const std::vector<std::string>& unit_ids, bool all_units)>;
+  void SetChangeListener(ChangeListener listener) { on_change_ = std::move(listener); }
+
  private:
   int64_t NowMicros() const;
+  void Changed(const std::vector<std::string>& unit_ids, bool all_units) const {
+    if (on_change_) on_change_(unit_ids, all_units);
+  }
 
   UnitStore& store_;
   Clock clock_;
+  ChangeListener on_change_;
 };
 
 }  // namespace duban::units

@@ -294,3 +294,56 @@ grpc::Status UnitGrpcService::ResolveRecipients(grpc::ServerContext*,
 }
 
 }  // namespace duban::units
+
+namespace duban::units {
+
+grpc::Status UnitGrpcService::WatchUnits(grpc::ServerContext* ctx,
+                                         const pb::WatchUnitsRequest* req,
+                                         grpc::ServerWriter<pb::UnitChanges>* writer) {
+  const int heartbeat_ms = req->heartbeat_ms() == 0 ? 500 : req->heartbeat_ms();
+  if (heartbeat_ms < 100 || heartbeat_ms > 10000) {
+    return ToGrpcStatus(InvalidField("heartbeat_ms", "must be 100-10000 (0 means 500)"));
+  }
+  std::shared_ptr<UnitWatchers::Watcher> w =
+      watchers_.Subscribe(std::chrono::milliseconds(heartbeat_ms));
+  struct Leave {
+    UnitWatchers& all;
+    std::shared_ptr<UnitWatchers::Watcher> w;
+    ~Leave() { all.Unsubscribe(w); }
+  } leave{watchers_, w};
+  const std::string& id = UnitWatchers::IdOf(*w);
+  pb::UnitChanges msg;
+  msg.set_watch_id(id);
+  // The subscription is in place before this first message leaves: every later change reaches
+  // the watcher.
+  if (!writer->Write(msg)) return grpc::Status(grpc::StatusCode::CANCELLED, "watch ended");
+  while (!ctx->IsCancelled()) {
+    auto next = watchers_.Next(*w);
+    if (!next.ok()) return ToGrpcStatus(next.status());
+    msg.Clear();
+    msg.set_watch_id(id);
+    if (*next) {
+      msg.set_seq((*next)->seq);
+      msg.set_all_units((*next)->all_units);
+      for (auto& u : (*next)->unit_ids) msg.add_unit_ids(std::move(u));
+    }
+    if (!writer->Write(msg)) break;
+  }
+  return grpc::Status(grpc::StatusCode::CANCELLED, "watch ended");
+}
+
+grpc::ServerUnaryReactor* UnitGrpcService::AckUnitChanges(grpc::CallbackServerContext* context,
+                                                          const pb::AckUnitChangesRequest* req,
+                                                          pb::AckUnitChangesResponse*) {
+  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  FieldViolations v;
+  if (req->watch_id().empty()) v.Add("watch_id", "is required");
+  if (req->watch_id().size() > 64) v.Add("watch_id", "is not a watch this service issued");
+  if (req->seq() < 1) v.Add("seq", "must be at least 1");
+  // Never blocks: it only records the acknowledgement and wakes the waiting writes.
+  reactor->Finish(ToGrpcStatus(v.empty() ? watchers_.Ack(req->watch_id(), req->seq())
+                                         : v.ToStatus()));
+  return reactor;
+}
+
+}  // namespace duban::units

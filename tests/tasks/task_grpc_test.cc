@@ -4,7 +4,9 @@
 // away, and budgets refused with a google.rpc.QuotaFailure.
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <functional>
+#include <thread>
 
 #include <google/rpc/error_details.pb.h>
 #include <google/rpc/status.pb.h>
@@ -43,7 +45,8 @@ class UnitsServer {
     directory_ = std::make_unique<units::UnitDirectory>(*store_);
     service_ = std::make_unique<units::UnitGrpcService>(*directory_);
     ServerOptions so;
-    so.handler_threads = 4;
+    // A watch stream holds one for as long as it lasts (UnitWatchTest).
+    so.handler_threads = 8;
     so.shutdown_grace = std::chrono::milliseconds(200);
     so.log_rpcs = false;
     server_ = *GrpcServer::Start(so, {service_.get()});
@@ -57,7 +60,10 @@ class UnitsServer {
     ASSERT_TRUE(directory_->CreateUnit(units::FromProto(u), "").ok()) << id;
   }
   const std::string& address() const { return server_->address(); }
-  void Stop() { server_->Shutdown(); }
+  void Stop() {
+    service_->EndWatches();
+    server_->Shutdown();
+  }
 
  private:
   std::unique_ptr<units::SqliteUnitStore> store_;
@@ -818,6 +824,76 @@ TEST_F(TaskGrpcTest, CascadeOverBudgetCarriesAQuotaFailure) {
   ASSERT_TRUE(stub_->ListAssignmentBudgets(&lctx, lreq, &lresp).ok());
   ASSERT_EQ(lresp.budgets_size(), 1);
   EXPECT_EQ(lresp.budgets(0).max_open_assignments(), 1);
+}
+
+// duban-tasks' unit cache against a real UnitService: what ArchiveUnit or RestoreUnit changed
+// is seen by the very next check after they return, even while other checks keep the cache
+// busy; and without the watch the cache is not used.
+TEST(UnitWatchTest, TheNextCheckAfterAUnitWriteReturnsSeesTheWrite) {
+  duban::testing::TempDir dir;
+  UnitsServer units(dir.File("units.db"));
+  units.Add("gd", "", upb::UNIT_KIND_PROVINCE);
+  units.Add("gd.zq", "gd", upb::UNIT_KIND_CITY);
+  units.Add("gd.zq.edu", "gd.zq", upb::UNIT_KIND_DEPARTMENT);
+  auto channel = MakeChannel(units.address());
+  auto stub = upb::UnitService::NewStub(channel);
+  GrpcUnitClient grpc_units(channel, std::chrono::seconds(2));
+  const std::chrono::milliseconds heartbeat(100);
+  WatchedUnitCache cache(grpc_units, 3 * heartbeat);
+  UnitWatch watch(channel, cache, heartbeat);
+  watch.Start();
+  for (int i = 0; i < 500 && !cache.live(); ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  ASSERT_TRUE(cache.live());
+
+  auto archived = [&](const std::string& id) {
+    auto r = cache.BatchGetUnits({id});
+    EXPECT_TRUE(r.ok()) << r.status();
+    EXPECT_EQ(r.ok() ? r->size() : 0u, 1u);
+    return r.ok() && r->size() == 1 && (*r)[0].archived;
+  };
+  EXPECT_FALSE(archived("gd.zq.edu"));
+  EXPECT_FALSE(archived("gd.zq.edu"));
+  EXPECT_EQ(cache.hits(), 1);
+
+  std::atomic<bool> stop{false};
+  std::thread busy([&] {
+    while (!stop) (void)cache.BatchGetUnits({"gd.zq.edu", "gd.zq"});
+  });
+  for (int i = 0; i < 20; ++i) {
+    {
+      grpc::ClientContext ctx;
+      upb::ArchiveUnitRequest req;
+      req.set_id("gd.zq.edu");
+      upb::Unit resp;
+      grpc::Status s = stub->ArchiveUnit(&ctx, req, &resp);
+      ASSERT_TRUE(s.ok()) << s.error_message();
+    }
+    EXPECT_TRUE(archived("gd.zq.edu")) << "round " << i;
+    {
+      grpc::ClientContext ctx;
+      upb::RestoreUnitRequest req;
+      req.set_id("gd.zq.edu");
+      upb::Unit resp;
+      grpc::Status s = stub->RestoreUnit(&ctx, req, &resp);
+      ASSERT_TRUE(s.ok()) << s.error_message();
+    }
+    EXPECT_FALSE(archived("gd.zq.edu")) << "round " << i;
+  }
+  stop = true;
+  busy.join();
+  EXPECT_GT(cache.hits(), 1);
+
+  // UnitService goes away: the watch ends, the cache empties and checks fail as before.
+  units.Stop();
+  for (int i = 0; i < 500 && cache.live(); ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  EXPECT_FALSE(cache.live());
+  EXPECT_EQ(cache.size(), 0u);
+  EXPECT_EQ(cache.BatchGetUnits({"gd.zq"}).status().code(), absl::StatusCode::kUnavailable);
+  watch.Stop();
 }
 
 }  // namespace

@@ -224,6 +224,66 @@ TEST(TasksProcess, OutboxSurvivesKillMinus9AndDeliversAfterRestart) {
   (*reminders)->Shutdown();
 }
 
+// Through the real binaries, with duban-tasks' unit cache on (the default) and off: a unit
+// archived in duban-units is refused by the very next CreateTask naming it, although the
+// tasks before it were checked from memory.
+TEST(TasksProcess, TheNextCreateTaskAfterArchiveUnitRefusesTheUnit) {
+  for (const char* cache : {"true", "false"}) {
+    SCOPED_TRACE(std::string("DUBAN_UNIT_CACHE=") + cache);
+    TempDir dir;
+    std::string units_addr;
+    auto units = StartUnits(dir, &units_addr);
+    auto units_stub = upb::UnitService::NewStub(MakeChannel(units_addr));
+    ASSERT_TRUE(testing::WaitForServing(MakeChannel(units_addr), ""));
+    AddUnit(*units_stub, "gd", "");
+    AddUnit(*units_stub, "gd.a", "gd");
+    std::string address;
+    auto tasks = StartTasks(dir, units_addr, &address,
+                            {{"DUBAN_LISTEN", "127.0.0.1:0"}, {"DUBAN_UNIT_CACHE", cache}});
+    auto channel = MakeChannel(address);
+    ASSERT_TRUE(testing::WaitForServing(channel, ""));
+    auto stub = pb::TaskService::NewStub(channel);
+    {
+      grpc::ClientContext ctx;
+      pb::CreatePlanRequest req;
+      req.mutable_plan()->set_id("p1");
+      req.mutable_plan()->set_title("方案");
+      req.mutable_plan()->set_owner_unit_id("gd");
+      req.mutable_plan()->mutable_start_date()->set_year(2026);
+      req.mutable_plan()->mutable_start_date()->set_month(1);
+      req.mutable_plan()->mutable_start_date()->set_day(1);
+      *req.mutable_plan()->mutable_end_date() = req.plan().start_date();
+      pb::Plan resp;
+      ASSERT_TRUE(stub->CreatePlan(&ctx, req, &resp).ok());
+    }
+    auto create = [&](int i) {
+      grpc::ClientContext ctx;
+      pb::CreateTaskRequest req;
+      req.mutable_task()->set_id(absl::StrCat("t", i));
+      req.mutable_task()->set_plan_id("p1");
+      req.mutable_task()->set_title("任务");
+      req.mutable_task()->set_lead_unit_id("gd.a");
+      req.mutable_task()->mutable_deadline()->mutable_absolute_time()->set_seconds(1924963200);
+      req.mutable_actor()->set_id("user:1");
+      pb::Task resp;
+      return stub->CreateTask(&ctx, req, &resp);
+    };
+    for (int i = 0; i < 5; ++i) ASSERT_TRUE(create(i).ok()) << i;
+    {
+      grpc::ClientContext ctx;
+      upb::ArchiveUnitRequest req;
+      req.set_id("gd.a");
+      upb::Unit resp;
+      ASSERT_TRUE(units_stub->ArchiveUnit(&ctx, req, &resp).ok());
+    }
+    grpc::Status refused = create(5);
+    EXPECT_EQ(refused.error_code(), grpc::StatusCode::INVALID_ARGUMENT) << refused.error_message();
+    EXPECT_NE(refused.error_message().find("is archived"), std::string::npos)
+        << refused.error_message();
+    EXPECT_EQ(testing::ViolatedFields(refused), std::vector<std::string>{"task.lead_unit_id"});
+  }
+}
+
 TEST(TasksProcess, SigtermShutsDownGracefully) {
   TempDir dir;
   std::string units_addr = "127.0.0.1:1";  // not needed to start

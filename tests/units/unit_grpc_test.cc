@@ -4,6 +4,12 @@
 #include <grpcpp/ext/proto_server_reflection_plugin.h>
 #include <gtest/gtest.h>
 
+#include <absl/strings/str_join.h>
+
+#include <future>
+#include <mutex>
+#include <thread>
+
 #include "duban/grpc_server.h"
 #include "duban/units/v1/units.grpc.pb.h"
 #include "grpc/health/v1/health.grpc.pb.h"
@@ -679,6 +685,237 @@ TEST_F(UnitGrpcTest, BadInputNamesTheFieldAndChangesNothing) {
     EXPECT_FALSE(s.error_message().empty()) << c.name;
   }
   EXPECT_EQ(Snapshot(), before);
+}
+
+// A WatchUnits stream read on its own thread. It records every change message and, when
+// `ack` is set, acknowledges each one as duban-tasks does.
+class Watch {
+ public:
+  Watch(pb::UnitService::Stub& stub, int heartbeat_ms, bool ack) : stub_(stub), ack_(ack) {
+    pb::WatchUnitsRequest req;
+    req.set_heartbeat_ms(heartbeat_ms);
+    reader_ = stub_.WatchUnits(&ctx_, req);
+    pb::UnitChanges first;
+    confirmed_ = reader_->Read(&first) && first.seq() == 0 && !first.watch_id().empty();
+    watch_id_ = first.watch_id();
+    thread_ = std::thread([this] { Run(); });
+  }
+  ~Watch() { Finish(); }
+
+  // Cancels the stream (if still open) and returns how it ended.
+  grpc::Status Finish() {
+    if (thread_.joinable()) {
+      ctx_.TryCancel();
+      thread_.join();
+    }
+    return status_;
+  }
+  // Waits for the stream to end on its own (the server ended it).
+  grpc::Status WaitForEnd() {
+    if (thread_.joinable()) thread_.join();
+    return status_;
+  }
+  bool confirmed() const { return confirmed_; }
+  const std::string& watch_id() const { return watch_id_; }
+  std::vector<pb::UnitChanges> changes() {
+    std::lock_guard<std::mutex> lock(mu_);
+    return changes_;
+  }
+  int heartbeats() {
+    std::lock_guard<std::mutex> lock(mu_);
+    return heartbeats_;
+  }
+
+ private:
+  void Run() {
+    pb::UnitChanges m;
+    while (reader_->Read(&m)) {
+      if (m.seq() == 0) {
+        std::lock_guard<std::mutex> lock(mu_);
+        ++heartbeats_;
+        continue;
+      }
+      {
+        std::lock_guard<std::mutex> lock(mu_);
+        changes_.push_back(m);
+      }
+      if (!ack_) continue;
+      grpc::ClientContext ctx;
+      pb::AckUnitChangesRequest req;
+      req.set_watch_id(m.watch_id());
+      req.set_seq(m.seq());
+      pb::AckUnitChangesResponse resp;
+      EXPECT_TRUE(stub_.AckUnitChanges(&ctx, req, &resp).ok());
+    }
+    status_ = reader_->Finish();
+  }
+
+  pb::UnitService::Stub& stub_;
+  const bool ack_;
+  grpc::ClientContext ctx_;
+  std::unique_ptr<grpc::ClientReader<pb::UnitChanges>> reader_;
+  bool confirmed_ = false;
+  std::string watch_id_;
+  std::mutex mu_;
+  std::vector<pb::UnitChanges> changes_;
+  int heartbeats_ = 0;
+  grpc::Status status_;
+  std::thread thread_;
+};
+
+grpc::Status Archive(pb::UnitService::Stub& stub, const std::string& id, bool cascade = false) {
+  grpc::ClientContext ctx;
+  pb::ArchiveUnitRequest req;
+  req.set_id(id);
+  req.set_cascade(cascade);
+  pb::Unit resp;
+  return stub.ArchiveUnit(&ctx, req, &resp);
+}
+
+TEST_F(UnitGrpcTest, WatchNamesEachChangedUnitAndNothingElse) {
+  ASSERT_TRUE(CreateUnit("zq", "").ok());
+  ASSERT_TRUE(CreateUnit("zq.a", "zq").ok());
+  ASSERT_TRUE(CreateUnit("zq.b", "zq").ok());
+  ASSERT_TRUE(CreateUnit("gz", "").ok());
+  Watch w(*stub_, 100, /*ack=*/true);
+  ASSERT_TRUE(w.confirmed());
+
+  // New units and contacts are nobody's cached data: no message.
+  ASSERT_TRUE(CreateUnit("zq.c", "zq").ok());
+  AddContact("zq.a", pb::CONTACT_ROLE_LIAISON, "王芳");
+  {
+    grpc::ClientContext ctx;
+    pb::UpdateUnitRequest req;
+    req.mutable_unit()->set_id("zq.a");
+    req.mutable_unit()->add_tags("五区");
+    req.mutable_update_mask()->add_paths("tags");
+    pb::Unit resp;
+    ASSERT_TRUE(stub_->UpdateUnit(&ctx, req, &resp).ok());
+  }
+  ASSERT_TRUE(Archive(*stub_, "zq.b").ok());
+  {
+    grpc::ClientContext ctx;
+    pb::RestoreUnitRequest req;
+    req.set_id("zq.b");
+    pb::Unit resp;
+    ASSERT_TRUE(stub_->RestoreUnit(&ctx, req, &resp).ok());
+  }
+  {
+    grpc::ClientContext ctx;
+    pb::MoveUnitRequest req;
+    req.set_id("zq.c");
+    req.set_new_parent_id("gz");
+    pb::Unit resp;
+    ASSERT_TRUE(stub_->MoveUnit(&ctx, req, &resp).ok());
+  }
+  ASSERT_TRUE(Archive(*stub_, "gz", /*cascade=*/true).ok());
+
+  // Each write returned only after its change was acknowledged: all are recorded already.
+  auto changes = w.changes();
+  ASSERT_EQ(changes.size(), 5u);
+  std::vector<std::string> named;
+  int64_t last_seq = 0;
+  for (const auto& c : changes) {
+    EXPECT_EQ(c.watch_id(), w.watch_id());
+    EXPECT_GT(c.seq(), last_seq);
+    last_seq = c.seq();
+    named.push_back(c.all_units() ? "*" : absl::StrJoin(c.unit_ids(), ","));
+  }
+  EXPECT_EQ(named, (std::vector<std::string>{"zq.a", "zq.b", "zq.b", "*", "*"}));
+
+  std::this_thread::sleep_for(std::chrono::milliseconds(350));
+  EXPECT_GE(w.heartbeats(), 2) << "a heartbeat every 100 ms while nothing changes";
+  EXPECT_EQ(w.Finish().error_code(), grpc::StatusCode::CANCELLED);
+}
+
+TEST_F(UnitGrpcTest, AWriteReturnsOnlyAfterTheWatcherAcknowledged) {
+  ASSERT_TRUE(CreateUnit("zq", "").ok());
+  ASSERT_TRUE(CreateUnit("zq.a", "zq").ok());
+  Watch w(*stub_, 100, /*ack=*/false);
+  ASSERT_TRUE(w.confirmed());
+  auto archive = std::async(std::launch::async, [&] { return Archive(*stub_, "zq.a"); });
+  for (int i = 0; i < 200 && w.changes().empty(); ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  ASSERT_EQ(w.changes().size(), 1u);
+  EXPECT_EQ(archive.wait_for(std::chrono::milliseconds(200)), std::future_status::timeout)
+      << "ArchiveUnit returned before its change was acknowledged";
+
+  grpc::ClientContext ctx;
+  pb::AckUnitChangesRequest req;
+  req.set_watch_id(w.watch_id());
+  req.set_seq(w.changes()[0].seq());
+  pb::AckUnitChangesResponse resp;
+  ASSERT_TRUE(stub_->AckUnitChanges(&ctx, req, &resp).ok());
+  ASSERT_EQ(archive.wait_for(std::chrono::seconds(2)), std::future_status::ready);
+  EXPECT_TRUE(archive.get().ok());
+  EXPECT_EQ(service_->watchers(), 1u);
+}
+
+TEST_F(UnitGrpcTest, ASilentWatcherIsDroppedAfterItsLeaseAndTheWriteGoesOn) {
+  ASSERT_TRUE(CreateUnit("zq", "").ok());
+  ASSERT_TRUE(CreateUnit("zq.a", "zq").ok());
+  Watch w(*stub_, 100, /*ack=*/false);
+  ASSERT_TRUE(w.confirmed());
+  const auto start = std::chrono::steady_clock::now();
+  EXPECT_TRUE(Archive(*stub_, "zq.a").ok());
+  const auto waited = std::chrono::steady_clock::now() - start;
+  // 3 heartbeats + 1 s of grace.
+  EXPECT_GE(waited, std::chrono::milliseconds(1250));
+  EXPECT_LT(waited, std::chrono::seconds(10));
+  EXPECT_EQ(w.WaitForEnd().error_code(), grpc::StatusCode::UNAVAILABLE);
+  for (int i = 0; i < 200 && service_->watchers() > 0; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  EXPECT_EQ(service_->watchers(), 0u);
+  // With nobody watching, writes do not wait.
+  const auto again = std::chrono::steady_clock::now();
+  grpc::ClientContext ctx;
+  pb::RestoreUnitRequest req;
+  req.set_id("zq.a");
+  pb::Unit resp;
+  EXPECT_TRUE(stub_->RestoreUnit(&ctx, req, &resp).ok());
+  EXPECT_LT(std::chrono::steady_clock::now() - again, std::chrono::milliseconds(1000));
+}
+
+TEST_F(UnitGrpcTest, WatchAndAckRejectBadInput) {
+  for (int hb : {-1, 99, 10001}) {
+    grpc::ClientContext ctx;
+    pb::WatchUnitsRequest req;
+    req.set_heartbeat_ms(hb);
+    auto reader = stub_->WatchUnits(&ctx, req);
+    pb::UnitChanges m;
+    EXPECT_FALSE(reader->Read(&m));
+    grpc::Status s = reader->Finish();
+    EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT) << hb;
+    EXPECT_EQ(ViolatedFields(s), std::vector<std::string>{"heartbeat_ms"}) << hb;
+  }
+  Watch w(*stub_, 100, /*ack=*/false);
+  ASSERT_TRUE(w.confirmed());
+  struct Case {
+    std::string watch_id;
+    int64_t seq;
+    grpc::StatusCode code;
+    std::string field;
+  };
+  const std::vector<Case> cases = {
+      {"", 1, grpc::StatusCode::INVALID_ARGUMENT, "watch_id"},
+      {std::string(65, 'w'), 1, grpc::StatusCode::INVALID_ARGUMENT, "watch_id"},
+      {w.watch_id(), 0, grpc::StatusCode::INVALID_ARGUMENT, "seq"},
+      {w.watch_id(), 1, grpc::StatusCode::INVALID_ARGUMENT, "seq"},  // nothing sent yet
+      {"w999999", 1, grpc::StatusCode::NOT_FOUND, "watch_id"},
+  };
+  for (const auto& c : cases) {
+    grpc::ClientContext ctx;
+    pb::AckUnitChangesRequest req;
+    req.set_watch_id(c.watch_id);
+    req.set_seq(c.seq);
+    pb::AckUnitChangesResponse resp;
+    grpc::Status s = stub_->AckUnitChanges(&ctx, req, &resp);
+    EXPECT_EQ(s.error_code(), c.code) << c.watch_id << " " << c.seq;
+    EXPECT_EQ(ViolatedFields(s), std::vector<std::string>{c.field}) << c.watch_id << " " << c.seq;
+  }
+  EXPECT_EQ(service_->watchers(), 1u);
 }
 
 }  // namespace
