@@ -861,25 +861,23 @@ TEST(UnitWatchTest, TheNextCheckAfterAUnitWriteReturnsSeesTheWrite) {
   std::thread busy([&] {
     while (!stop) (void)cache.BatchGetUnits({"gd.zq.edu", "gd.zq"});
   });
-  for (int i = 0; i < 20; ++i) {
-    {
-      grpc::ClientContext ctx;
+  auto set_archived = [&](bool archive) {
+    grpc::ClientContext ctx;
+    upb::Unit resp;
+    if (archive) {
       upb::ArchiveUnitRequest req;
       req.set_id("gd.zq.edu");
-      upb::Unit resp;
-      grpc::Status s = stub->ArchiveUnit(&ctx, req, &resp);
-      ASSERT_TRUE(s.ok()) << s.error_message();
+      return stub->ArchiveUnit(&ctx, req, &resp);
     }
-    EXPECT_TRUE(archived("gd.zq.edu")) << "round " << i;
-    {
-      grpc::ClientContext ctx;
-      upb::RestoreUnitRequest req;
-      req.set_id("gd.zq.edu");
-      upb::Unit resp;
-      grpc::Status s = stub->RestoreUnit(&ctx, req, &resp);
-      ASSERT_TRUE(s.ok()) << s.error_message();
-    }
-    EXPECT_FALSE(archived("gd.zq.edu")) << "round " << i;
+    upb::RestoreUnitRequest req;
+    req.set_id("gd.zq.edu");
+    return stub->RestoreUnit(&ctx, req, &resp);
+  };
+  for (int i = 0; i < 40; ++i) {
+    const bool archive = i % 2 == 0;
+    grpc::Status s = set_archived(archive);
+    ASSERT_TRUE(s.ok()) << s.error_message();
+    EXPECT_EQ(archived("gd.zq.edu"), archive) << "round " << i;
   }
   stop = true;
   busy.join();

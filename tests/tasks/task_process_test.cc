@@ -67,6 +67,32 @@ void AddUnit(upb::UnitService::Stub& stub, const std::string& id, const std::str
   ASSERT_TRUE(stub.CreateUnit(&ctx, req, &resp).ok());
 }
 
+// Plan "p1", owned by "gd", for the whole of 2026-01-01.
+void CreatePlan(pb::TaskService::Stub& stub) {
+  grpc::ClientContext ctx;
+  pb::CreatePlanRequest req;
+  req.mutable_plan()->set_id("p1");
+  req.mutable_plan()->set_title("方案");
+  req.mutable_plan()->set_owner_unit_id("gd");
+  req.mutable_plan()->mutable_start_date()->set_year(2026);
+  req.mutable_plan()->mutable_start_date()->set_month(1);
+  req.mutable_plan()->mutable_start_date()->set_day(1);
+  *req.mutable_plan()->mutable_end_date() = req.plan().start_date();
+  pb::Plan resp;
+  ASSERT_TRUE(stub.CreatePlan(&ctx, req, &resp).ok());
+}
+
+// A task in plan "p1" led by `lead`, due 2031-01-01, by user:1.
+pb::CreateTaskRequest TaskRequest(const std::string& lead) {
+  pb::CreateTaskRequest req;
+  req.mutable_task()->set_plan_id("p1");
+  req.mutable_task()->set_title("任务");
+  req.mutable_task()->set_lead_unit_id(lead);
+  req.mutable_task()->mutable_deadline()->mutable_absolute_time()->set_seconds(1924963200);
+  req.mutable_actor()->set_id("user:1");
+  return req;
+}
+
 TEST(TasksProcess, AcknowledgedWritesSurviveKillMinus9) {
   TempDir dir;
   std::string units_addr;
@@ -84,30 +110,13 @@ TEST(TasksProcess, AcknowledgedWritesSurviveKillMinus9) {
   auto channel = MakeChannel(address);
   ASSERT_TRUE(testing::WaitForServing(channel, "duban.tasks.v1.TaskService"));
   auto stub = pb::TaskService::NewStub(channel);
-  {
-    grpc::ClientContext ctx;
-    pb::CreatePlanRequest req;
-    req.mutable_plan()->set_id("p1");
-    req.mutable_plan()->set_title("方案");
-    req.mutable_plan()->set_owner_unit_id("gd");
-    req.mutable_plan()->mutable_start_date()->set_year(2026);
-    req.mutable_plan()->mutable_start_date()->set_month(1);
-    req.mutable_plan()->mutable_start_date()->set_day(1);
-    *req.mutable_plan()->mutable_end_date() = req.plan().start_date();
-    pb::Plan resp;
-    ASSERT_TRUE(stub->CreatePlan(&ctx, req, &resp).ok());
-  }
+  CreatePlan(*stub);
   std::vector<std::string> acknowledged;
   for (int i = 0; i < 20; ++i) {
     grpc::ClientContext ctx;
-    pb::CreateTaskRequest req;
+    pb::CreateTaskRequest req = TaskRequest("gd.a");
     req.mutable_task()->set_id(absl::StrCat("t", i));
-    req.mutable_task()->set_plan_id("p1");
-    req.mutable_task()->set_title("任务");
-    req.mutable_task()->set_lead_unit_id("gd.a");
     req.mutable_task()->add_cooperating_unit_ids("gd.b");
-    req.mutable_task()->mutable_deadline()->mutable_absolute_time()->set_seconds(1924963200);
-    req.mutable_actor()->set_id("user:1");
     pb::Task resp;
     ASSERT_TRUE(stub->CreateTask(&ctx, req, &resp).ok());
     grpc::ClientContext actx;
@@ -174,28 +183,11 @@ TEST(TasksProcess, OutboxSurvivesKillMinus9AndDeliversAfterRestart) {
   auto channel = MakeChannel(address);
   ASSERT_TRUE(testing::WaitForServing(channel, ""));
   auto stub = pb::TaskService::NewStub(channel);
-  {
-    grpc::ClientContext ctx;
-    pb::CreatePlanRequest req;
-    req.mutable_plan()->set_id("p1");
-    req.mutable_plan()->set_title("方案");
-    req.mutable_plan()->set_owner_unit_id("gd");
-    req.mutable_plan()->mutable_start_date()->set_year(2026);
-    req.mutable_plan()->mutable_start_date()->set_month(1);
-    req.mutable_plan()->mutable_start_date()->set_day(1);
-    *req.mutable_plan()->mutable_end_date() = req.plan().start_date();
-    pb::Plan resp;
-    ASSERT_TRUE(stub->CreatePlan(&ctx, req, &resp).ok());
-  }
+  CreatePlan(*stub);
   std::map<std::string, std::vector<int64_t>> expected;
   for (int i = 0; i < 10; ++i) {
     grpc::ClientContext ctx;
-    pb::CreateTaskRequest req;
-    req.mutable_task()->set_plan_id("p1");
-    req.mutable_task()->set_title("任务");
-    req.mutable_task()->set_lead_unit_id("gd.a");
-    req.mutable_task()->mutable_deadline()->mutable_absolute_time()->set_seconds(1924963200);
-    req.mutable_actor()->set_id("user:1");
+    pb::CreateTaskRequest req = TaskRequest("gd.a");
     pb::Task resp;
     ASSERT_TRUE(stub->CreateTask(&ctx, req, &resp).ok());
     grpc::ClientContext actx;
@@ -243,28 +235,11 @@ TEST(TasksProcess, TheNextCreateTaskAfterArchiveUnitRefusesTheUnit) {
     auto channel = MakeChannel(address);
     ASSERT_TRUE(testing::WaitForServing(channel, ""));
     auto stub = pb::TaskService::NewStub(channel);
-    {
-      grpc::ClientContext ctx;
-      pb::CreatePlanRequest req;
-      req.mutable_plan()->set_id("p1");
-      req.mutable_plan()->set_title("方案");
-      req.mutable_plan()->set_owner_unit_id("gd");
-      req.mutable_plan()->mutable_start_date()->set_year(2026);
-      req.mutable_plan()->mutable_start_date()->set_month(1);
-      req.mutable_plan()->mutable_start_date()->set_day(1);
-      *req.mutable_plan()->mutable_end_date() = req.plan().start_date();
-      pb::Plan resp;
-      ASSERT_TRUE(stub->CreatePlan(&ctx, req, &resp).ok());
-    }
+    CreatePlan(*stub);
     auto create = [&](int i) {
       grpc::ClientContext ctx;
-      pb::CreateTaskRequest req;
+      pb::CreateTaskRequest req = TaskRequest("gd.a");
       req.mutable_task()->set_id(absl::StrCat("t", i));
-      req.mutable_task()->set_plan_id("p1");
-      req.mutable_task()->set_title("任务");
-      req.mutable_task()->set_lead_unit_id("gd.a");
-      req.mutable_task()->mutable_deadline()->mutable_absolute_time()->set_seconds(1924963200);
-      req.mutable_actor()->set_id("user:1");
       pb::Task resp;
       return stub->CreateTask(&ctx, req, &resp);
     };
