@@ -8,6 +8,8 @@
 #include <absl/strings/str_cat.h>
 #include <fstream>
 #include <map>
+#include <utility>
+#include <vector>
 #include <thread>
 
 #include "duban/grpc_server.h"
@@ -274,17 +276,26 @@ TEST(TasksProcess, SigtermShutsDownGracefully) {
   EXPECT_EQ(WEXITSTATUS(status), 0);
 }
 
-TEST(TasksProcess, MissingUnitsAddressExitsNamingTheFlag) {
-  TempDir dir;
-  std::string err = dir.File("err.log");
-  ChildProcess p({BuiltBinary("services/tasks/duban-tasks"), "--data-dir", dir.File("d")}, err);
-  int status = p.Wait(std::chrono::seconds(10));
-  ASSERT_NE(status, -1);
-  EXPECT_TRUE(WIFEXITED(status));
-  EXPECT_EQ(WEXITSTATUS(status), 2);
-  std::ifstream in(err);
-  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  EXPECT_NE(text.find("--units-addr"), std::string::npos) << text;
+TEST(TasksProcess, BadFlagsExitTwoNamingTheFlag) {
+  const std::vector<std::pair<std::vector<std::string>, std::string>> cases = {
+      {{}, "--units-addr"},  // missing
+      {{"--units-addr", "127.0.0.1:1", "--unit-cache=maybe"}, "--unit-cache"},
+  };
+  for (const auto& [extra, flag] : cases) {
+    TempDir dir;
+    std::string err = dir.File("err.log");
+    std::vector<std::string> argv = {BuiltBinary("services/tasks/duban-tasks"), "--data-dir",
+                                     dir.File("d")};
+    argv.insert(argv.end(), extra.begin(), extra.end());
+    ChildProcess p(argv, err);
+    int status = p.Wait(std::chrono::seconds(10));
+    ASSERT_NE(status, -1) << flag;
+    EXPECT_TRUE(WIFEXITED(status)) << flag;
+    EXPECT_EQ(WEXITSTATUS(status), 2) << flag;
+    std::ifstream in(err);
+    std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    EXPECT_NE(text.find(flag), std::string::npos) << text;
+  }
 }
 
 }  // namespace
